@@ -56,3 +56,10 @@ var InventoryKinds = []Kind{
 	"vault", "onepassword", "opnsense", "prometheus", "logging", "backup",
 	"pki", "process", "device-fleet",
 }
+
+// BaseDirSpec is implemented by specs that hold file paths: the register
+// calls SetBaseDir with the directory of the file that declared the
+// resource, so that relative paths mean what the user wrote.
+type BaseDirSpec interface {
+	SetBaseDir(dir string)
+}
