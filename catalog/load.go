@@ -253,7 +253,12 @@ func parseControlFile(name string, raw []byte) (*controlFile, error) {
 		case "areas":
 			f.areas = parseList(name, "area", v, areaFields, &ps)
 		default:
-			ps.add(posOf(name, k), "unknown field %q (want controls or areas)", k.Value)
+			if strings.HasPrefix(k.Value, "x-") {
+				// Extension fields, as in Compose files: a place to keep
+				// anchors that controls refer to.
+				continue
+			}
+			ps.add(posOf(name, k), "unknown field %q (want controls, areas, or x-… for anchors)", k.Value)
 		}
 	}
 	if err := ps.err(); err != nil {
