@@ -1,0 +1,3 @@
+cloudflare = {
+  api_token = "cf-not-a-real-token"
+}

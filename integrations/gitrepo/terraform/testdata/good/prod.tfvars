@@ -1,0 +1,3 @@
+region    = "eu-west-1"
+db_password_file = "/run/secrets/db"
+api_token = ""

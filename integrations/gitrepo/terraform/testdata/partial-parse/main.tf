@@ -1,0 +1,5 @@
+resource "github_repository" "x" {
+  name                 = "x"
+  visibility           = "internal"
+  vulnerability_alerts = false
+}
