@@ -522,7 +522,6 @@ func privilegedValues(e hclsyntax.Expression) []int {
 	return lines
 }
 
-
 var secretAttr = regexp.MustCompile(`(?i)(password|passwd|secret|token|api_?key|access_?key|private_?key|secret_?key|credentials?)$`)
 
 // SecretName reports whether an attribute or variable name suggests a
