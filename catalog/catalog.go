@@ -29,7 +29,7 @@ type Catalog struct {
 	checks     map[string]*rampart.Check
 	criteria   map[string]rampart.Criterion
 	groupOf    map[string]Group
-	areas      map[string]rampart.Area
+	areas      map[string]*rampart.Area
 	byCriteria map[string][]*rampart.Control
 }
 
@@ -77,11 +77,8 @@ func (c *Catalog) Framework(id string) *rampart.Framework {
 	return nil
 }
 
-// Area returns the area with id.
-func (c *Catalog) Area(id string) (rampart.Area, bool) {
-	a, ok := c.areas[id]
-	return a, ok
-}
+// Area returns the area with id, or nil.
+func (c *Catalog) Area(id string) *rampart.Area { return c.areas[id] }
 
 // ControlsForCriterion returns the controls that support the criterion, in
 // catalog order.
@@ -158,9 +155,9 @@ func (c *Catalog) index() {
 			c.groupOf[id] = g
 		}
 	}
-	c.areas = make(map[string]rampart.Area, len(c.Areas))
-	for _, a := range c.Areas {
-		c.areas[a.ID] = a
+	c.areas = make(map[string]*rampart.Area, len(c.Areas))
+	for i := range c.Areas {
+		c.areas[c.Areas[i].ID] = &c.Areas[i]
 	}
 	c.byCriteria = map[string][]*rampart.Control{}
 	for _, ctl := range c.Controls {

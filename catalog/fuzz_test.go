@@ -49,7 +49,7 @@ func FuzzLoadSources(f *testing.F) {
 			if c.Control(ctl.ID) != ctl {
 				t.Fatalf("control %s not found by id", ctl.ID)
 			}
-			if _, ok := c.Area(ctl.Area); !ok {
+			if c.Area(ctl.Area) == nil {
 				t.Fatalf("control %s in unknown area %q", ctl.ID, ctl.Area)
 			}
 			for _, cr := range ctl.Criteria {
