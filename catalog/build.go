@@ -48,6 +48,7 @@ func (b *builder) apply(f *controlFile) {
 		}
 		if t, ok := p.fields["title"]; ok {
 			b.cat.Areas[i].Title = t.str
+			b.areaPos[p.id] = t.pos
 		}
 	}
 	for _, p := range f.controls {

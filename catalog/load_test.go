@@ -303,6 +303,11 @@ func TestUserFileErrors(t *testing.T) {
 			want: []string{"f.yaml:2:5: area custom has no title"},
 		},
 		{
+			name: "area title removed",
+			data: "areas:\n  - id: it\n    title: \"\"\n",
+			want: []string{"f.yaml:3:12: area it has no title"},
+		},
+		{
 			name: "two documents",
 			data: "controls: []\n---\ncontrols: []\n",
 			want: []string{"f.yaml:2: a control file holds one YAML document"},
