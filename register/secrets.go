@@ -43,17 +43,17 @@ func isCredentialKey(key string) bool {
 // repositories are scanned by the git-repo integration with gitleaks, whose
 // global state and logging do not belong in a configuration loader.
 var tokenPatterns = regexp.MustCompile(strings.Join([]string{
-	`gh[pousr]_[A-Za-z0-9]{30,}`,                                    // GitHub tokens
-	`github_pat_[A-Za-z0-9_]{22,}`,                                  // GitHub fine-grained tokens
-	`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`,                                 // AWS access key ids
-	`xox[abposr]-[A-Za-z0-9-]{10,}`,                                 // Slack tokens
-	`glpat-[A-Za-z0-9_-]{20,}`,                                      // GitLab tokens
-	`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`,               // PEM and PGP private keys
-	`\b[sr]k_live_[A-Za-z0-9]{16,}`,                                 // Stripe live keys
-	`\bAIza[0-9A-Za-z_-]{35}`,                                       // Google API keys
-	`\bnpm_[A-Za-z0-9]{36}`,                                         // npm tokens
-	`\bhv[sb]\.[A-Za-z0-9_-]{24,}`,                                  // Vault tokens
-	`\bops_eyJ[A-Za-z0-9+/=_-]{20,}`,                                // 1Password service accounts
+	`gh[pousr]_[A-Za-z0-9]{30,}`,                                      // GitHub tokens
+	`github_pat_[A-Za-z0-9_]{22,}`,                                    // GitHub fine-grained tokens
+	`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`,                                   // AWS access key ids
+	`xox[abposr]-[A-Za-z0-9-]{10,}`,                                   // Slack tokens
+	`glpat-[A-Za-z0-9_-]{20,}`,                                        // GitLab tokens
+	`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----`,                 // PEM and PGP private keys
+	`\b[sr]k_live_[A-Za-z0-9]{16,}`,                                   // Stripe live keys
+	`\bAIza[0-9A-Za-z_-]{35}`,                                         // Google API keys
+	`\bnpm_[A-Za-z0-9]{36}`,                                           // npm tokens
+	`\bhv[sb]\.[A-Za-z0-9_-]{24,}`,                                    // Vault tokens
+	`\bops_eyJ[A-Za-z0-9+/=_-]{20,}`,                                  // 1Password service accounts
 	`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`, // JWTs
 	`hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+`,
 	`\.webhook\.office\.com/webhookb2/[A-Za-z0-9@/_-]+`,
