@@ -27,12 +27,15 @@ import (
 const OptionsFile = "options.json"
 
 // Tree walks dir into a scan.Tree with the options in dir/options.json, if
-// any.
+// any; when dir is a git repository, Commit is its HEAD.
 func Tree(t testing.TB, dir string) *scan.Tree {
 	t.Helper()
 	tr, err := tree.Walk(context.Background(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		tr.Commit = Git(t, dir, "rev-parse", "HEAD")
 	}
 	tr.Files = slices.DeleteFunc(tr.Files, func(f scan.File) bool { return f.Path == OptionsFile })
 	if b, err := os.ReadFile(filepath.Join(dir, OptionsFile)); err == nil {
