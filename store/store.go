@@ -1,0 +1,288 @@
+// Package store keeps what Rampart learns (scans, results, evidence,
+// tasks, exceptions and the hash-chained audit log) in SQL, behind one
+// implementation of rampart.Store written for both SQLite (through the pure
+// Go modernc.org/sqlite, for one machine) and PostgreSQL (for several).
+// Each resource's outcome is saved in one transaction, so a crash leaves
+// all of it or none. See docs/store.md.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rampart-dev/rampart"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// DB is a Rampart store. It is safe for concurrent use, and several
+// processes may open the same SQLite file at once.
+type DB struct {
+	sql *sql.DB
+	d   *dialect
+	// writes serializes this process's write transactions when the
+	// dialect asks for it; nil otherwise.
+	writes chan struct{}
+
+	self owner
+	// running holds the scans this DB began and has not finished, whose
+	// leases it renews and which it marks interrupted if closed first.
+	mu      sync.Mutex
+	running map[int64]bool
+
+	stopHeartbeat context.CancelFunc
+	heartbeatDone chan struct{}
+	closeOnce     sync.Once
+	closeErr      error
+}
+
+var _ rampart.Store = (*DB)(nil)
+
+// DSN is a parsed store address.
+type DSN struct {
+	Driver string // "sqlite" or "postgres"
+	// Target is the SQLite file path, or the PostgreSQL connection string
+	// (which may hold a password: never print it).
+	Target string
+}
+
+// ParseDSN reads a store address: a file path, "sqlite:PATH", or a
+// postgres:// or postgresql:// URL.
+func ParseDSN(s string) (DSN, error) {
+	var path string
+	lower := strings.ToLower(s)
+	switch {
+	case s == "":
+		return DSN{}, rampart.Errorf(rampart.KindInvalid, "no store given: name a SQLite file, such as rampart.db or sqlite:/var/lib/rampart/rampart.db")
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		return DSN{Driver: "postgres", Target: s}, nil
+	case strings.HasPrefix(lower, "sqlite://"):
+		path = s[len("sqlite://"):]
+	case strings.HasPrefix(lower, "sqlite:"):
+		path = s[len("sqlite:"):]
+	default:
+		path = s
+	}
+	switch {
+	case path == "":
+		return DSN{}, rampart.Errorf(rampart.KindInvalid, "store %q names no file", s)
+	case path == ":memory:" || strings.HasPrefix(strings.ToLower(path), "file:"):
+		return DSN{}, rampart.Errorf(rampart.KindInvalid,
+			"store %q: give a plain file path; in-memory and URI forms are not supported, so that every process sees the same file", s)
+	case strings.ContainsRune(path, 0):
+		return DSN{}, rampart.Errorf(rampart.KindInvalid, "store path %q holds a NUL byte", s)
+	}
+	return DSN{Driver: "sqlite", Target: path}, nil
+}
+
+// Open opens the store at dsn (see ParseDSN), creating and migrating it as
+// needed, and marks as interrupted the scans left running by processes
+// that are gone.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	loc, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	switch loc.Driver {
+	case "sqlite":
+		return openSQLite(ctx, loc.Target)
+	}
+	// The connection string is not repeated: it may hold a password.
+	return nil, rampart.Errorf(rampart.KindInvalid, "PostgreSQL stores are not supported yet: use a SQLite file for now")
+}
+
+// busyTimeout is how long a writer waits for another process's write
+// transaction before giving up with "database is locked". Rampart's write
+// transactions are one resource's outcome: milliseconds, not seconds.
+const busyTimeout = 10 * time.Second
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := createFile(path); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL in WAL mode syncs at checkpoints, not at every commit: a
+	// killed process loses nothing it committed (the WAL is in the OS's
+	// page cache); only a power cut or kernel crash may lose the last
+	// commits, and never corrupts the file.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Write transactions take the write lock when they begin, so that a
+	// transaction that read first never finds, at its first write, that
+	// another process wrote in between (SQLITE_BUSY with no retry).
+	// Read-only transactions still begin deferred.
+	q.Set("_txlock", "immediate")
+	uri := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	sdb, err := sql.Open(sqliteDialect.driver, uri)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db, err := newDB(ctx, sdb, sqliteDialect)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// createFile makes the database file and its folder if they are missing,
+// readable by the owner only: evidence may say much about the estate.
+// SQLite gives its -wal and -shm files the same permissions.
+func createFile(path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create store folder: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600) // #nosec G304 -- the operator names the store
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	return nil
+}
+
+// newDB migrates sdb and starts the store on it; it closes sdb on error.
+func newDB(ctx context.Context, sdb *sql.DB, d *dialect) (*DB, error) {
+	db := &DB{sql: sdb, d: d, self: currentOwner(), running: map[int64]bool{}}
+	if d.queueWrites {
+		db.writes = make(chan struct{}, 1)
+	}
+	if err := migrate(ctx, sdb, d); err != nil {
+		return nil, errors.Join(err, sdb.Close())
+	}
+	if err := db.interruptAbandoned(ctx); err != nil {
+		return nil, errors.Join(err, sdb.Close())
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	db.stopHeartbeat, db.heartbeatDone = cancel, make(chan struct{})
+	go db.heartbeat(hctx)
+	return db, nil
+}
+
+// Close marks the scans this DB began and did not finish as interrupted,
+// and closes the database.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.stopHeartbeat()
+		<-db.heartbeatDone
+		ctx, cancel := context.WithTimeout(context.Background(), busyTimeout)
+		defer cancel()
+		err := db.interruptOwn(ctx)
+		db.closeErr = errors.Join(err, db.sql.Close())
+	})
+	return db.closeErr
+}
+
+// runner is what *sql.DB and *sql.Tx have in common.
+type runner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conn runs queries written with ? placeholders in the store's dialect.
+type conn struct {
+	r runner
+	d *dialect
+}
+
+func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.r.ExecContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.r.QueryContext(ctx, c.d.rebind(q), args...)
+}
+
+func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return c.r.QueryRowContext(ctx, c.d.rebind(q), args...)
+}
+
+// write runs fn in a write transaction, committed if fn returns nil.
+func (db *DB) write(ctx context.Context, fn func(c conn) error) error {
+	if db.writes != nil {
+		select {
+		case db.writes <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-db.writes }()
+	}
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(conn{tx, db.d}); err != nil {
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("roll back: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// read runs fn in a read-only transaction, so that its queries see one
+// state of the store.
+func (db *DB) read(ctx context.Context, fn func(c conn) error) error {
+	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a read-only transaction has nothing to keep
+	return fn(conn{tx, db.d})
+}
+
+// micros stores a time as UTC microseconds, or NULL when unset.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros reads a time stored by micros.
+func fromMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+// exact is t as the store keeps it: UTC, to the microsecond.
+func exact(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+type actorKey struct{}
+
+// WithActor names who acts in ctx, for the audit entries of calls that
+// take no actor (BeginScan, FinishScan): "user:alice" when a person starts
+// a scan through the web, say. Without it they are "rampart:scan".
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+func actorFrom(ctx context.Context, fallback string) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return fallback
+}
