@@ -262,7 +262,7 @@ func TestJSON(t *testing.T) {
 		} `json:"tool"`
 		Results []struct {
 			Resource, Kind, Check, Title, Status, Severity, Reason, Evidence string
-			Findings                                                          []struct {
+			Findings                                                         []struct {
 				Item, Message, Severity, Suppressed, Fingerprint string
 				Location                                         *struct{ Path string }
 			}
