@@ -10,7 +10,8 @@ var csvHeader = []string{"resource", "kind", "check", "title", "severity", "stat
 
 // writeCSV writes a row per finding, and a row per result without
 // findings. A suppressed finding's reason column reads "suppressed:
-// <justification>".
+// <justification>", an excepted one's "excepted: <reason> (approved by
+// <approver>, until <date>)".
 func writeCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -19,7 +20,11 @@ func writeCSV(w io.Writer, r *Report) error {
 	for _, e := range r.entries() {
 		base := []string{e.res.ResourceID, e.kind(), e.res.CheckID, e.title()}
 		if len(e.findings) == 0 {
-			row := append(base, e.severity.String(), string(e.res.Status), "", "", "", "", "", e.res.Reason)
+			reason := e.res.Reason
+			if e.exception != nil {
+				reason = joinReason(reason, "excepted: "+exceptionNote(e.exception))
+			}
+			row := append(base, e.severity.String(), string(e.res.Status), "", "", "", "", "", reason)
 			if err := cw.Write(neutralize(row)); err != nil {
 				return err
 			}
@@ -35,6 +40,9 @@ func writeCSV(w io.Writer, r *Report) error {
 			if f.Suppressed != "" {
 				reason = "suppressed: " + f.Suppressed
 			}
+			if x := e.excepted[i]; x != nil {
+				reason = joinReason(reason, "excepted: "+exceptionNote(x))
+			}
 			row := append(append([]string(nil), base...),
 				e.findingSeverity(f).String(), string(e.res.Status), f.Item, f.Location.Path, line,
 				f.Message, fingerprint(&e, f), reason)
@@ -45,6 +53,13 @@ func writeCSV(w io.Writer, r *Report) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // neutralize defuses spreadsheet formulas: a cell a spreadsheet would

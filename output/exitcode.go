@@ -19,24 +19,25 @@ const (
 // result's severity); otherwise ExitErrors when any result is an error,
 // because a gate that could not look must not pass; otherwise ExitOK.
 // checks supplies a check's declared severity for results that do not
-// carry one. Without --fail-on, callers do not call ExitCode and exit 0:
-// the report is the whole point.
-func ExitCode(results []rampart.Result, failOn rampart.Severity, checks map[string]*rampart.Check) int {
+// carry one. A finding an active exception covers counts no more than a
+// suppressed one. Without --fail-on, callers do not call ExitCode and exit
+// 0: the report is the whole point.
+func ExitCode(results []rampart.Result, failOn rampart.Severity, checks map[string]*rampart.Check, exceptions ...rampart.Exception) int {
 	errored := false
 	for i := range results {
 		res := &results[i]
-		e := entry{res: *res, check: checks[res.CheckID]}
+		e := entry{res: *res, check: checks[res.CheckID], findings: res.Findings}
 		e.severity = severityOf(res, e.check)
 		switch e.status() {
 		case rampart.StatusError:
 			errored = true
 		case rampart.StatusFail:
-			if len(res.Findings) == 0 && e.severity >= failOn {
+			e.except(exceptions)
+			if len(e.findings) == 0 && e.counts(-1) && e.severity >= failOn {
 				return ExitFindings
 			}
-			for j := range res.Findings {
-				f := &res.Findings[j]
-				if f.Suppressed == "" && e.findingSeverity(f) >= failOn {
+			for j := range e.findings {
+				if e.counts(j) && e.findingSeverity(&e.findings[j]) >= failOn {
 					return ExitFindings
 				}
 			}

@@ -55,3 +55,37 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+func TestExitCodeExceptions(t *testing.T) {
+	t.Parallel()
+	a := rampart.Finding{Item: "a", Fingerprint: "fp-a"}
+	b := rampart.Finding{Item: "b", Fingerprint: "fp-b"}
+	noFP := rampart.Finding{Item: "c"}
+	res := func(resource, check string, fs ...rampart.Finding) rampart.Result {
+		return rampart.Result{ResourceID: resource, CheckID: check, Status: rampart.StatusFail, Severity: rampart.SeverityHigh, Findings: fs}
+	}
+	ex := func(resource, check, fp string) rampart.Exception {
+		return rampart.Exception{ResourceID: resource, CheckID: check, Fingerprint: fp, Reason: "accepted", Approver: "ciso"}
+	}
+	tests := []struct {
+		name       string
+		results    []rampart.Result
+		exceptions []rampart.Exception
+		want       int
+	}{
+		{"finding excepted", []rampart.Result{res("r", "C", a)}, []rampart.Exception{ex("r", "C", "fp-a")}, output.ExitOK},
+		{"other finding still counts", []rampart.Result{res("r", "C", a, b)}, []rampart.Exception{ex("r", "C", "fp-a")}, output.ExitFindings},
+		{"whole check excepted", []rampart.Result{res("r", "C", a, b)}, []rampart.Exception{ex("r", "C", "")}, output.ExitOK},
+		{"other resource", []rampart.Result{res("r", "C", a)}, []rampart.Exception{ex("s", "C", "")}, output.ExitFindings},
+		{"other check", []rampart.Result{res("r", "C", a)}, []rampart.Exception{ex("r", "D", "")}, output.ExitFindings},
+		{"fingerprint the engine would give", []rampart.Result{res("r", "C", noFP)},
+			[]rampart.Exception{ex("r", "C", rampart.Fingerprint("C", "r", "c"))}, output.ExitOK},
+		{"failure without findings excepted", []rampart.Result{res("r", "C")}, []rampart.Exception{ex("r", "C", "")}, output.ExitOK},
+		{"failure without findings, finding exception", []rampart.Result{res("r", "C")}, []rampart.Exception{ex("r", "C", "fp-a")}, output.ExitFindings},
+	}
+	for _, tt := range tests {
+		if got := output.ExitCode(tt.results, rampart.SeverityLow, nil, tt.exceptions...); got != tt.want {
+			t.Errorf("%s: ExitCode = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

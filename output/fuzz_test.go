@@ -53,6 +53,7 @@ func FuzzWrite(f *testing.F) {
 			Checks: map[string]*rampart.Check{check: {ID: check, Title: msg, Doc: reason, Remediation: item, Controls: []string{suppressed, suppressed}}},
 			Resources: map[string]*rampart.Resource{resource: {ID: resource, Kind: rampart.Kind(item),
 				Source: rampart.Position{File: path, Line: line}}},
+			Exceptions: []rampart.Exception{{ResourceID: resource, CheckID: check, Reason: reason, Approver: msg}},
 		}
 
 		sarifRaw := render(t, output.FormatSARIF, r, output.Options{})

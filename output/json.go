@@ -3,6 +3,7 @@ package output
 import (
 	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/rampart-dev/rampart"
 )
@@ -25,26 +26,42 @@ type jsonTool struct {
 }
 
 type jsonResult struct {
-	Resource     string        `json:"resource"`
-	Kind         string        `json:"kind"`
-	Check        string        `json:"check"`
-	CheckVersion int           `json:"check_version"`
-	Title        string        `json:"title"`
-	Status       string        `json:"status"`
-	Severity     string        `json:"severity"`
-	Reason       string        `json:"reason"`
-	Controls     []string      `json:"controls"`
-	Findings     []jsonFinding `json:"findings"`
-	Evidence     string        `json:"evidence"`
+	Resource     string         `json:"resource"`
+	Kind         string         `json:"kind"`
+	Check        string         `json:"check"`
+	CheckVersion int            `json:"check_version"`
+	Title        string         `json:"title"`
+	Status       string         `json:"status"`
+	Severity     string         `json:"severity"`
+	Reason       string         `json:"reason"`
+	Controls     []string       `json:"controls"`
+	Findings     []jsonFinding  `json:"findings"`
+	Exception    *jsonException `json:"exception,omitempty"`
+	Evidence     string         `json:"evidence"`
+}
+
+type jsonException struct {
+	ID        int64  `json:"id"`
+	Reason    string `json:"reason"`
+	Approver  string `json:"approver"`
+	ExpiresAt string `json:"expires_at"`
+}
+
+func toJSONException(x *rampart.Exception) *jsonException {
+	if x == nil {
+		return nil
+	}
+	return &jsonException{ID: x.ID, Reason: x.Reason, Approver: x.Approver, ExpiresAt: x.ExpiresAt.UTC().Format(time.RFC3339)}
 }
 
 type jsonFinding struct {
-	Item        string        `json:"item"`
-	Message     string        `json:"message"`
-	Severity    string        `json:"severity"`
-	Location    *jsonLocation `json:"location,omitempty"`
-	Suppressed  string        `json:"suppressed"`
-	Fingerprint string        `json:"fingerprint"`
+	Item        string         `json:"item"`
+	Message     string         `json:"message"`
+	Severity    string         `json:"severity"`
+	Location    *jsonLocation  `json:"location,omitempty"`
+	Suppressed  string         `json:"suppressed"`
+	Exception   *jsonException `json:"exception,omitempty"`
+	Fingerprint string         `json:"fingerprint"`
 }
 
 type jsonLocation struct {
@@ -62,6 +79,7 @@ type jsonSummary struct {
 	NotApplicable int            `json:"not_applicable"`
 	Findings      int            `json:"findings"`
 	Suppressed    int            `json:"suppressed"`
+	Excepted      int            `json:"excepted"`
 	BySeverity    map[string]int `json:"by_severity"`
 }
 
@@ -85,6 +103,7 @@ func writeJSON(w io.Writer, r *Report) error {
 			Reason:       e.res.Reason,
 			Controls:     append([]string{}, e.controls()...),
 			Findings:     make([]jsonFinding, 0, len(e.findings)),
+			Exception:    toJSONException(e.exception),
 			Evidence:     e.res.Evidence,
 		}
 		for j := range e.findings {
@@ -94,6 +113,7 @@ func writeJSON(w io.Writer, r *Report) error {
 				Message:     f.Message,
 				Severity:    e.findingSeverity(f).String(),
 				Suppressed:  f.Suppressed,
+				Exception:   toJSONException(e.excepted[j]),
 				Fingerprint: fingerprint(e, f),
 			}
 			if f.Location.Path != "" {
@@ -106,7 +126,7 @@ func writeJSON(w io.Writer, r *Report) error {
 	c := count(entries)
 	out.Summary = jsonSummary{
 		Results: len(entries), Pass: c.Pass, Fail: c.Fail, Error: c.Error, NotApplicable: c.NotApplicable,
-		Findings: c.Findings, Suppressed: c.Suppressed, BySeverity: map[string]int{},
+		Findings: c.Findings, Suppressed: c.Suppressed, Excepted: c.Excepted, BySeverity: map[string]int{},
 	}
 	for s := rampart.SeverityInfo; s <= rampart.SeverityCritical; s++ {
 		out.Summary.BySeverity[s.String()] = c.BySeverity[s]

@@ -113,7 +113,7 @@ func writeJUnit(w io.Writer, r *Report) error {
 // opened.
 func junitFailure(e *entry, root string) *junitProblem {
 	p := &junitProblem{Type: e.severity.String()}
-	open, suppressed := 0, 0
+	open, suppressed, excepted := 0, 0, 0
 	var b strings.Builder
 	for i := range e.findings {
 		f := &e.findings[i]
@@ -126,24 +126,41 @@ func junitFailure(e *entry, root string) *junitProblem {
 		}
 		fmt.Fprintf(&b, "[%s] %s\n", e.findingSeverity(f), text)
 		if f.Suppressed != "" {
-			suppressed++
 			fmt.Fprintf(&b, "  suppressed: %s\n", f.Suppressed)
-		} else {
+		}
+		if x := e.excepted[i]; x != nil {
+			fmt.Fprintf(&b, "  excepted: %s\n", exceptionNote(x))
+		}
+		switch {
+		case f.Suppressed != "":
+			suppressed++
+		case e.excepted[i] != nil:
+			excepted++
+		default:
 			open++
 		}
 	}
-	switch {
-	case len(e.findings) == 0:
+	if len(e.findings) == 0 {
 		p.Message = e.res.Reason
 		if p.Message == "" {
 			p.Message = e.title()
 		}
 		p.Text = p.Message
+		if e.exception != nil {
+			p.Text += "\n  excepted: " + exceptionNote(e.exception) + "\n"
+		}
 		return p
-	case suppressed == 0:
-		p.Message = plural(open, "finding", "findings")
-	default:
-		p.Message = fmt.Sprintf("%s (%d suppressed)", plural(open, "finding", "findings"), suppressed)
+	}
+	var aside []string
+	if suppressed > 0 {
+		aside = append(aside, fmt.Sprintf("%d suppressed", suppressed))
+	}
+	if excepted > 0 {
+		aside = append(aside, fmt.Sprintf("%d excepted", excepted))
+	}
+	p.Message = plural(open, "finding", "findings")
+	if len(aside) > 0 {
+		p.Message += " (" + strings.Join(aside, ", ") + ")"
 	}
 	p.Text = b.String()
 	return p

@@ -107,6 +107,12 @@ func TestJUnit(t *testing.T) {
 		!strings.Contains(secrets.Text, "suppressed: test fixture, not a real key") {
 		t.Errorf("GIT-SECRETS failure = %+v", secrets)
 	}
+	if branch := doc.Suites[1].Cases[0].Failure; branch == nil || !strings.Contains(branch.Text, "excepted: branch rules move") {
+		t.Errorf("GIT-BRANCH failure = %+v, want its exception", branch)
+	}
+	if root := doc.Suites[2].Cases[1].Failure; root == nil || root.Message != "0 findings (1 excepted)" {
+		t.Errorf("SRV-SSH-ROOT-LOGIN failure = %+v", root)
+	}
 	pin := doc.Suites[1].Cases[1].Failure
 	if pin == nil || !strings.Contains(pin.Text, `=HYPERLINK("x") base image "alpine:3.20" is not pinned <b>by digest</b> & stays mutable`) {
 		t.Errorf("text with markup does not survive XML escaping: %+v", pin)
@@ -149,6 +155,9 @@ func TestCSV(t *testing.T) {
 	}
 	if r := find("GIT-DOCKERFILE-PIN", "Dockerfile stage 1"); r[col["severity"]] != "low" || !strings.HasPrefix(r[col["message"]], `'=HYPERLINK(`) {
 		t.Errorf("pin row = %q (want the override severity and a defused formula)", r)
+	}
+	if r := find("SRV-SSH-ROOT-LOGIN", "/etc/ssh/sshd_config: PermitRootLogin"); r[col["reason"]] != "excepted: bastion host, replaced in Q1 (approved by ciso@acme.example, until 2027-03-31)" {
+		t.Errorf("excepted row reason = %q", r[col["reason"]])
 	}
 	if r := find("TLS-TRUST", ""); r[col["status"]] != "error" || !strings.Contains(r[col["reason"]], "connection refused") || r[col["line"]] != "" {
 		t.Errorf("error row = %q", r)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rampart-dev/rampart"
 )
@@ -39,6 +40,11 @@ type Report struct {
 	// DIR` sets it to DIR); absolute finding paths under it are made
 	// relative.
 	Root string
+	// Exceptions are the accepted risks active when the report is made
+	// (the caller filters with Exception.Active). A finding one covers is
+	// shown with it, as an external suppression in SARIF, and does not
+	// count toward ExitCode.
+	Exceptions []rampart.Exception
 }
 
 // Format names an output format.
@@ -121,6 +127,11 @@ type entry struct {
 	resource *rampart.Resource // nil when unknown
 	severity rampart.Severity
 	findings []rampart.Finding // sorted
+	// excepted holds, index for index with findings, the exception that
+	// covers each finding, or nil.
+	excepted []*rampart.Exception
+	// exception covers the failure itself when it has no findings.
+	exception *rampart.Exception
 }
 
 func (e *entry) title() string {
@@ -182,6 +193,7 @@ func (r *Report) entries() []entry {
 		e.severity = severityOf(&e.res, e.check)
 		e.findings = slices.Clone(res.Findings)
 		slices.SortStableFunc(e.findings, compareFindings)
+		e.except(r.Exceptions)
 		out = append(out, e)
 	}
 	slices.SortStableFunc(out, func(a, b entry) int {
@@ -206,7 +218,7 @@ func compareFindings(a, b rampart.Finding) int {
 // tally counts results by status and findings by severity.
 type tally struct {
 	Pass, Fail, Error, NotApplicable int
-	Findings, Suppressed             int
+	Findings, Suppressed, Excepted   int
 	BySeverity                       [rampart.SeverityCritical + 1]int
 }
 
@@ -229,8 +241,12 @@ func count(entries []entry) tally {
 		}
 		for j := range e.findings {
 			f := &e.findings[j]
-			if f.Suppressed != "" {
+			switch {
+			case f.Suppressed != "":
 				t.Suppressed++
+				continue
+			case e.excepted[j] != nil:
+				t.Excepted++
 				continue
 			}
 			t.Findings++
@@ -240,6 +256,42 @@ func count(entries []entry) tally {
 		}
 	}
 	return t
+}
+
+// except finds the exceptions that cover the entry's findings, or its
+// failure when it has none, as Exception.Covers does for tasks.
+func (e *entry) except(exceptions []rampart.Exception) {
+	covering := func(fp string) *rampart.Exception {
+		for i := range exceptions {
+			x := &exceptions[i]
+			if x.CheckID == e.res.CheckID && x.ResourceID == e.res.ResourceID && (x.Fingerprint == "" || x.Fingerprint == fp) {
+				return x
+			}
+		}
+		return nil
+	}
+	if len(e.findings) == 0 {
+		e.exception = covering(rampart.Fingerprint(e.res.CheckID, e.res.ResourceID, ""))
+		return
+	}
+	e.excepted = make([]*rampart.Exception, len(e.findings))
+	for i := range e.findings {
+		e.excepted[i] = covering(fingerprint(e, &e.findings[i]))
+	}
+}
+
+// counts reports whether finding i (or, with i < 0, a failure without
+// findings) still stands: neither suppressed inline nor excepted.
+func (e *entry) counts(i int) bool {
+	if i < 0 {
+		return e.exception == nil
+	}
+	return e.findings[i].Suppressed == "" && e.excepted[i] == nil
+}
+
+// exceptionNote says who accepted a risk and until when.
+func exceptionNote(x *rampart.Exception) string {
+	return fmt.Sprintf("%s (approved by %s, until %s)", x.Reason, x.Approver, x.ExpiresAt.UTC().Format(time.DateOnly))
 }
 
 // fingerprint is the finding's own, or the one the engine would have

@@ -24,8 +24,10 @@ func sev(s rampart.Severity) *rampart.Severity { return &s }
 
 // fixture is a small estate with every status, a finding in a repository
 // file, one on a host, one without a file, a suppressed one, a severity
-// override, a failure without findings, a check without metadata, and
-// text that needs escaping in every format. Results come unsorted.
+// override, a failure without findings, a check without metadata, an
+// exception on a finding, one on a whole check and one that covers
+// nothing, and text that needs escaping in every format. Results come
+// unsorted.
 func fixture() *output.Report {
 	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	checks := map[string]*rampart.Check{
@@ -88,13 +90,22 @@ func fixture() *output.Report {
 		{ResourceID: "platform-repo", CheckID: "GIT-BRANCH", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityHigh, At: at,
 			Reason: "default branch main is not protected"},
 	}
+	exceptions := []rampart.Exception{
+		{ID: 7, CheckID: "SRV-SSH-ROOT-LOGIN", ResourceID: "web-01", Fingerprint: "fp-srv-root", Reason: "bastion host, replaced in Q1",
+			Approver: "ciso@acme.example", ExpiresAt: time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)},
+		{ID: 8, CheckID: "GIT-BRANCH", ResourceID: "platform-repo", Reason: "branch rules move with the org migration",
+			Approver: "cto@acme.example", ExpiresAt: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)},
+		{ID: 9, CheckID: "TLS-EXPIRED", ResourceID: "api-cert", Fingerprint: "another finding", Reason: "covers nothing here",
+			Approver: "x", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
 	return &output.Report{
-		Tool:      output.ToolInfo{Name: "rampart", Version: "0.1.0-test", InformationURI: "https://github.com/rampart-dev/rampart"},
-		Results:   results,
-		Checks:    checks,
-		Resources: resources,
-		Controls:  controls,
-		Root:      "/src/acme",
+		Tool:       output.ToolInfo{Name: "rampart", Version: "0.1.0-test", InformationURI: "https://github.com/rampart-dev/rampart"},
+		Results:    results,
+		Checks:     checks,
+		Resources:  resources,
+		Controls:   controls,
+		Root:       "/src/acme",
+		Exceptions: exceptions,
 	}
 }
 
@@ -223,7 +234,8 @@ func TestTable(t *testing.T) {
 		"suppressed: test fixture, not a real key",
 		"! high      TLS-TRUST",
 		"dial tcp 203.0.113.10:443: connect: connection refused",
-		"default branch main is not protected",
+		"default branch main is not protected\n        excepted: branch rules move with the org migration (approved by cto@acme.example, until 2027-01-15)",
+		"PermitRootLogin is yes; set it to no\n        excepted: bastion host, replaced in Q1 (approved by ciso@acme.example, until 2027-03-31)",
 		"2 passed, 5 failed, 1 error, 1 not applicable\n",
 	} {
 		if !strings.Contains(got, want) {
@@ -301,12 +313,12 @@ func TestJSON(t *testing.T) {
 		t.Errorf("a check without metadata: title %q, findings %v (want the id and [])", doc.Results[7].Title, doc.Results[7].Findings)
 	}
 	sum := doc.Summary
-	for k, v := range map[string]float64{"results": 9, "pass": 2, "fail": 5, "error": 1, "not_applicable": 1, "findings": 4, "suppressed": 1} {
+	for k, v := range map[string]float64{"results": 9, "pass": 2, "fail": 5, "error": 1, "not_applicable": 1, "findings": 3, "suppressed": 1, "excepted": 1} {
 		if sum[k] != v {
 			t.Errorf("summary.%s = %v, want %v", k, sum[k], v)
 		}
 	}
-	if bs, _ := sum["by_severity"].(map[string]any); bs["critical"] != 2.0 || bs["high"] != 1.0 || bs["low"] != 1.0 || bs["info"] != 0.0 {
+	if bs, _ := sum["by_severity"].(map[string]any); bs["critical"] != 2.0 || bs["high"] != 0.0 || bs["low"] != 1.0 || bs["info"] != 0.0 {
 		t.Errorf("summary.by_severity = %v", sum["by_severity"])
 	}
 	if bytes.Contains(raw, []byte(`"facts"`)) || bytes.Contains(raw, []byte(`\u003c`)) {

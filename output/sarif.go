@@ -93,10 +93,10 @@ func writeSARIF(w io.Writer, r *Report) error {
 		switch e.status() {
 		case rampart.StatusFail:
 			if len(e.findings) == 0 {
-				run.Results = append(run.Results, sw.result(e, nil))
+				run.Results = append(run.Results, sw.result(e, -1))
 			}
 			for j := range e.findings {
-				run.Results = append(run.Results, sw.result(e, &e.findings[j]))
+				run.Results = append(run.Results, sw.result(e, j))
 			}
 		case rampart.StatusError:
 			inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sw.notification(e))
@@ -234,9 +234,14 @@ func (sw *sarifWriter) criteria(controls []string) []string {
 	return slices.Compact(out)
 }
 
-// result turns one finding (or, for a failure without itemized findings,
-// the failure itself: f nil) into a SARIF result.
-func (sw *sarifWriter) result(e *entry, f *rampart.Finding) *sarif.Result {
+// result turns finding i (or, for a failure without itemized findings,
+// the failure itself: i < 0) into a SARIF result.
+func (sw *sarifWriter) result(e *entry, i int) *sarif.Result {
+	var f *rampart.Finding
+	x := e.exception
+	if i >= 0 {
+		f, x = &e.findings[i], e.excepted[i]
+	}
 	res := sarif.NewResult()
 	res.RuleID = ptr(e.res.CheckID)
 	res.RuleIndex = sw.ruleIndex[e.res.CheckID]
@@ -270,7 +275,14 @@ func (sw *sarifWriter) result(e *entry, f *rampart.Finding) *sarif.Result {
 		s := sarif.NewSuppression()
 		s.Kind = ptr("inSource")
 		s.Justification = ptr(f.Suppressed)
-		res.Suppressions = []*sarif.Suppression{s}
+		res.Suppressions = append(res.Suppressions, s)
+	}
+	if x != nil {
+		// An accepted risk lives in Rampart's store, outside the code.
+		s := sarif.NewSuppression()
+		s.Kind = ptr("external")
+		s.Justification = ptr(exceptionNote(x))
+		res.Suppressions = append(res.Suppressions, s)
 	}
 	props := sarif.NewPropertyBag()
 	props.Add("resource", e.res.ResourceID)

@@ -247,14 +247,16 @@ func TestSARIFForGitHub(t *testing.T) {
 	tests := []struct {
 		fp, uri, level, text string
 		line, col            int
-		suppressed           string
+		suppression          string // kind: justification
 	}{
 		{"fp-secret-1", "deploy/values.yaml", "error", "AWS access key AKIA************MPLE", 7, 3, ""},
-		{"fp-secret-2", "testdata/fake%20key.pem", "error", "private key", 1, 0, "test fixture, not a real key"},
+		{"fp-secret-2", "testdata/fake%20key.pem", "error", "private key", 1, 0, "inSource: test fixture, not a real key"},
 		{"fp-pin", "Dockerfile", "note", "", 1, 0, ""},
 		{rampart.Fingerprint("TLS-EXPIRED", "api-cert", "leaf certificate"), "rampart.yaml", "error", "certificate for api.example.com expired on 2026-11-01", 12, 0, ""},
-		{"fp-srv-root", "rampart.yaml", "error", "/etc/ssh/sshd_config:33: PermitRootLogin is yes; set it to no", 0, 0, ""},
-		{rampart.Fingerprint("GIT-BRANCH", "platform-repo", ""), "rampart.yaml", "error", "default branch main is not protected", 30, 0, ""},
+		{"fp-srv-root", "rampart.yaml", "error", "/etc/ssh/sshd_config:33: PermitRootLogin is yes; set it to no", 0, 0,
+			"external: bastion host, replaced in Q1 (approved by ciso@acme.example, until 2027-03-31)"},
+		{rampart.Fingerprint("GIT-BRANCH", "platform-repo", ""), "rampart.yaml", "error", "default branch main is not protected", 30, 0,
+			"external: branch rules move with the org migration (approved by cto@acme.example, until 2027-01-15)"},
 	}
 	for _, tt := range tests {
 		i, ok := byFP[tt.fp]
@@ -280,11 +282,12 @@ func TestSARIFForGitHub(t *testing.T) {
 		if tt.text != "" && res.Message.Text != tt.text {
 			t.Errorf("%s: message %q, want %q", tt.fp, res.Message.Text, tt.text)
 		}
-		switch {
-		case tt.suppressed == "" && len(res.Suppressions) != 0:
-			t.Errorf("%s: suppressions %+v, want none", tt.fp, res.Suppressions)
-		case tt.suppressed != "" && (len(res.Suppressions) != 1 || res.Suppressions[0].Kind != "inSource" || res.Suppressions[0].Justification != tt.suppressed):
-			t.Errorf("%s: suppressions %+v, want inSource %q", tt.fp, res.Suppressions, tt.suppressed)
+		var sups []string
+		for _, s := range res.Suppressions {
+			sups = append(sups, s.Kind+": "+s.Justification)
+		}
+		if got := strings.Join(sups, "; "); got != tt.suppression {
+			t.Errorf("%s: suppressions %q, want %q", tt.fp, got, tt.suppression)
 		}
 	}
 

@@ -171,7 +171,7 @@ func (t *table) details(e *entry) {
 				text = "[" + fs.String() + "] " + text
 			}
 			style := ""
-			if f.Suppressed != "" {
+			if !e.counts(i) {
 				style = ansiDim
 			}
 			if where == "" {
@@ -182,9 +182,15 @@ func (t *table) details(e *entry) {
 			if f.Suppressed != "" {
 				t.text(suppIndent, "suppressed: ", f.Suppressed, ansiDim)
 			}
+			if x := e.excepted[i]; x != nil {
+				t.text(suppIndent, "excepted: ", exceptionNote(x), ansiDim)
+			}
 		}
 		if len(e.findings) == 0 && e.res.Reason != "" {
 			t.text(detailIndent, "", e.res.Reason, "")
+		}
+		if e.exception != nil {
+			t.text(suppIndent, "excepted: ", exceptionNote(e.exception), ansiDim)
 		}
 	case rampart.StatusError:
 		reason := e.res.Reason
