@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,13 +46,47 @@ func (p *parser) spec(in *rampart.Integration, node, at *yaml.Node, path string)
 		// Validate would only repeat what the decoder said, less exactly.
 		return nil
 	}
+	if b, ok := spec.(BaseDirSetter); ok {
+		b.SetBaseDir(p.dir)
+	}
 	if err := spec.Validate(); err != nil {
 		for _, e := range splitErrors(err) {
-			p.errorf(at, path, "%s", errMessage(e))
+			p.validationError(v.Elem().Type(), node, at, path, errMessage(e))
 		}
 		return nil
 	}
 	return spec
+}
+
+// BaseDirSetter is implemented by specs that hold paths: the register
+// calls SetBaseDir with its own directory after decoding and before
+// Validate, so that relative paths are relative to rampart.yaml.
+type BaseDirSetter interface {
+	SetBaseDir(dir string)
+}
+
+// validationError places a message from Spec.Validate. One that starts
+// with a spec field's name and ": " ("address: required") goes to that
+// field, where it is written, or where it is missing.
+func (p *parser) validationError(t reflect.Type, node, at *yaml.Node, path, msg string) {
+	name, rest, ok := strings.Cut(msg, ": ")
+	if ok && t.Kind() == reflect.Struct {
+		fields, _ := structFields(t)
+		if slices.ContainsFunc(fields, func(f field) bool { return f.name == name }) {
+			if node != nil && node.Kind == yaml.MappingNode {
+				// A parser of its own: the spec's keys were reported once already.
+				entries, _ := (&parser{file: p.file}).mapping(node, path)
+				for _, e := range entries {
+					if e.name == name {
+						at = e.val
+					}
+				}
+			}
+			p.errorf(at, join(path, name), "%s", rest)
+			return
+		}
+	}
+	p.errorf(at, path, "%s", msg)
 }
 
 // splitErrors unpacks errors.Join, so that each problem is its own line.

@@ -22,31 +22,49 @@ type tlsSpec struct {
 	Timeout    time.Duration `yaml:"timeout" doc:"Handshake timeout."`
 }
 
-func (s *tlsSpec) Validate() error {
-	if s.Address == "" {
-		return rampart.Errorf(rampart.KindInvalid, "address is required (host:port)")
+func (s *tlsSpec) SetBaseDir(dir string) {
+	if s.CABundle != "" && !filepath.IsAbs(s.CABundle) {
+		s.CABundle = filepath.Join(dir, s.CABundle)
 	}
-	if _, _, err := net.SplitHostPort(s.Address); err != nil {
-		return rampart.Errorf(rampart.KindInvalid, "address %q is not host:port", s.Address)
+}
+
+// Validate words its errors as the real integrations do, "field: problem",
+// which the register attaches to the field.
+func (s *tlsSpec) Validate() error {
+	var errs []error
+	if s.Address == "" {
+		errs = append(errs, errors.New("address: required (host:port)"))
+	} else if _, _, err := net.SplitHostPort(s.Address); err != nil {
+		errs = append(errs, fmt.Errorf("address: %q is not host:port", s.Address))
 	}
 	if s.Timeout <= 0 {
-		return errors.New("timeout must be positive")
+		errs = append(errs, fmt.Errorf("timeout: %s must be positive", s.Timeout))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 type serverSpec struct {
-	Root string `yaml:"root" doc:"Directory the host's files are read under."`
-	Mode string `yaml:"mode" doc:"local"`
+	Mode string `yaml:"mode" doc:"How the files are reached: local."`
+	Root string `yaml:"root" doc:"Directory holding the host's file system."`
+}
+
+func (s *serverSpec) SetBaseDir(dir string) {
+	if s.Root != "" && !filepath.IsAbs(s.Root) {
+		s.Root = filepath.Join(dir, s.Root)
+	}
 }
 
 func (s *serverSpec) Validate() error {
 	var errs []error
-	if !filepath.IsAbs(s.Root) {
-		errs = append(errs, fmt.Errorf("root %q must be an absolute path", s.Root))
-	}
 	if s.Mode != "local" {
-		errs = append(errs, fmt.Errorf("mode %q is not supported (want local)", s.Mode))
+		errs = append(errs, fmt.Errorf("mode: %q is not supported (want local)", s.Mode))
+	}
+	if s.Root == "" {
+		errs = append(errs, errors.New("root: required (/ for this host)"))
+	}
+	// Not about one field: stays on the spec.
+	if s.Root == "/nowhere" {
+		errs = append(errs, errors.New("the spec names no host"))
 	}
 	return errors.Join(errs...)
 }
@@ -83,7 +101,7 @@ type apiSpec struct {
 
 func (s *apiSpec) Validate() error {
 	if s.URL == "" {
-		return errors.New("url is required")
+		return errors.New("url: required")
 	}
 	if s.Password != "" && len(s.Password) < 20 {
 		return fmt.Errorf("password %q is too short", s.Password)
@@ -95,7 +113,7 @@ func testKinds() register.Kinds {
 	return register.Kinds{
 		Integrations: []*rampart.Integration{
 			{Kind: "tls-endpoint", Title: "TLS endpoint", NewSpec: func() rampart.Spec { return &tlsSpec{Timeout: 10 * time.Second} }},
-			{Kind: "server", Title: "Server", NewSpec: func() rampart.Spec { return &serverSpec{Mode: "local"} }},
+			{Kind: "server", Title: "Server", NewSpec: func() rampart.Spec { return &serverSpec{Mode: "local", Root: "/"} }},
 			{Kind: "http-api", Title: "HTTP API", NewSpec: func() rampart.Spec { return &apiSpec{Retries: 3} }},
 			{Kind: "heartbeat", Title: "Heartbeat"},
 		},

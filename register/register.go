@@ -217,6 +217,7 @@ func Parse(filename string, data []byte, kinds Kinds) (*Config, error) {
 
 type parser struct {
 	file  string
+	dir   string // the register's directory, for specs' relative paths
 	kinds map[rampart.Kind]*rampart.Integration // nil for inventory kinds
 	names []string                              // sorted kind names
 	errs  ErrorList
@@ -438,6 +439,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 		overrides:  map[*rampart.Resource]map[string]override{},
 		catalogPos: map[string]catalogRef{},
 	}
+	p.dir = c.Dir
 	if root.Kind != yaml.MappingNode {
 		p.errorf(root, "", "the register is a mapping with version, settings, catalog and resources, not %s", describe(root))
 		return c

@@ -150,7 +150,8 @@ func TestValid(t *testing.T) {
 		}
 	}
 	tls, ok := web.Spec.(*tlsSpec)
-	if !ok || tls.Address != "www.example.com:443" || tls.ServerName != "example.com" || tls.Timeout != 5*time.Second {
+	if !ok || tls.Address != "www.example.com:443" || tls.ServerName != "example.com" || tls.Timeout != 5*time.Second ||
+		tls.CABundle != filepath.Join(dir, "pki/root.pem") {
 		t.Errorf("web-tls spec = %#v", web.Spec)
 	}
 
@@ -158,8 +159,8 @@ func TestValid(t *testing.T) {
 	if host.Owner != "ops-team" || host.Environment != "production" || host.Criticality != rampart.CriticalityMedium {
 		t.Errorf("merged this-host = %+v", host)
 	}
-	if sp, ok := host.Spec.(*serverSpec); !ok || sp.Root != "/" || sp.Mode != "local" {
-		t.Errorf("this-host spec = %#v, want root / and the default mode", host.Spec)
+	if sp, ok := host.Spec.(*serverSpec); !ok || sp.Root != filepath.Join(dir, "hostroot") || sp.Mode != "local" {
+		t.Errorf("this-host spec = %#v, want root resolved against the register and the default mode", host.Spec)
 	}
 
 	api, ok := c.Resource("status-api").Spec.(*apiSpec)
@@ -173,7 +174,7 @@ func TestValid(t *testing.T) {
 		t.Errorf("status-api spec = %+v", api)
 	}
 	if c.Resource("status-api").Criticality != rampart.CriticalityCritical {
-		t.Errorf("criticality is not case-insensitive")
+		t.Errorf("status-api criticality = %v", c.Resource("status-api").Criticality)
 	}
 	if c.Resource("heart.beat_1").Spec != nil {
 		t.Errorf("a kind without NewSpec got a spec")
@@ -190,9 +191,13 @@ func TestValid(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	t.Parallel()
-	c, err := register.Parse("/srv/rampart/rampart.yaml", []byte("version: 1\n"), testKinds())
+	c, err := register.Parse("/srv/rampart/rampart.yaml", []byte("version: 1\nresources: [{id: a, kind: process, name: A, owner: o}, {id: b, kind: process, name: B, owner: o, criticality: HIGH}]\n"), testKinds())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a, b := c.Resource("a"), c.Resource("b"); a.Criticality != rampart.CriticalityMedium || b.Criticality != rampart.CriticalityHigh ||
+		a.Spec != nil || a.Tags != nil || a.Periodicity != nil || a.Environment != "" {
+		t.Errorf("defaults: %+v; case-insensitive criticality: %+v", a, b)
 	}
 	s := c.Settings
 	if s.Store != "/srv/rampart/rampart.db" || s.Concurrency != register.DefaultConcurrency ||
@@ -202,9 +207,7 @@ func TestDefaults(t *testing.T) {
 	if _, ok := s.StoreRef(); ok {
 		t.Errorf("a file store is reported as a reference")
 	}
-	if len(c.Resources) != 0 {
-		t.Errorf("resources = %v", c.Resources)
-	}
+
 }
 
 func TestStore(t *testing.T) {
