@@ -217,7 +217,7 @@ func Parse(filename string, data []byte, kinds Kinds) (*Config, error) {
 
 type parser struct {
 	file  string
-	dir   string // the register's directory, for specs' relative paths
+	dir   string                                // the register's directory, for specs' relative paths
 	kinds map[rampart.Kind]*rampart.Integration // nil for inventory kinds
 	names []string                              // sorted kind names
 	errs  ErrorList
