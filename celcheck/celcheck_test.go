@@ -380,6 +380,21 @@ func TestRun(t *testing.T) {
 		resource: prodEP, facts: celcheck.JSONFacts(`{"port": 443}`),
 		want: rampart.StatusPass,
 	}, {
+		name:     "cannotTell gives an error with its reason",
+		exprs:    "    expr: \"has(facts.probeError) ? cannotTell(facts.probeError) : facts.port == 443\"\n",
+		resource: prodEP, facts: map[string]any{"port": 443, "probeError": "permission denied"},
+		want: rampart.StatusError, wantReason: "expr: cannot tell: permission denied",
+	}, {
+		name:     "cannotTell not reached passes",
+		exprs:    "    expr: \"has(facts.probeError) ? cannotTell(facts.probeError) : facts.port == 443\"\n",
+		resource: prodEP, facts: map[string]any{"port": 443},
+		want: rampart.StatusPass,
+	}, {
+		name:     "constant cannotTell",
+		exprs:    "    items: \"cannotTell('not collected yet')\"\n",
+		resource: prodEP, facts: goodTLS,
+		want: rampart.StatusError, wantReason: "items: cannot tell: not collected yet",
+	}, {
 		name:     "network extension",
 		exprs:    "    expr: cidr('10.0.0.0/8').containsIP(ip(facts.addr))\n",
 		resource: prodEP, facts: map[string]string{"addr": "10.1.2.3"},

@@ -9,6 +9,7 @@ import (
 	"cel.dev/cel-go/common"
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
 	"gopkg.in/yaml.v3"
 
@@ -51,6 +52,14 @@ var environment = sync.OnceValues(func() (*cel.Env, error) {
 		ext.Regex(),
 		ext.Bindings(),
 		ext.TwoVarComprehensions(),
+		// cannotTell lets a check say it could not decide, so that a
+		// part of the facts the collector could not read gives an error
+		// result instead of a guess.
+		cel.Function("cannotTell",
+			cel.Overload("cannotTell_string", []*cel.Type{cel.StringType}, cel.DynType,
+				cel.UnaryBinding(func(reason ref.Val) ref.Val {
+					return types.NewErr("cannot tell: %v", reason.Value())
+				}))),
 	)
 })
 
