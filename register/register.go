@@ -106,6 +106,11 @@ type CatalogFiles struct {
 // inventory kinds (rampart.InventoryKinds: listed and reviewed, with a
 // free-form spec). An integration wins over an inventory kind of the same
 // name.
+//
+// A resource's Spec is then the integration's decoded, validated spec (the
+// pointer NewSpec returned); for an inventory kind, a map[string]any of
+// JSON-compatible values, or nil without a spec; nil for an integration
+// without NewSpec.
 type Kinds struct {
 	Integrations []*rampart.Integration
 	Inventory    []rampart.Kind
