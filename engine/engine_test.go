@@ -403,6 +403,30 @@ func TestCheckFailures(t *testing.T) {
 	}
 }
 
+// The timeout bounds evaluation too: checks not yet run when it expires
+// end in error, those that finished keep their result.
+func TestEvaluationTimeout(t *testing.T) {
+	t.Parallel()
+	slow := &rampart.Check{ID: "A-SLOW", Title: "slow", Kind: fakeKind, Controls: []string{"TEST-01"},
+		Run: func(context.Context, rampart.Facts) rampart.Evaluation {
+			time.Sleep(80 * time.Millisecond)
+			return rampart.Pass("slow but fine")
+		}}
+	fake := &enginetest.Integration{Kind: fakeKind, Collect: factsBy(nil)}
+	e := newEngine(nil, fake, slow)
+	e.Timeout = 50 * time.Millisecond
+	sum, err := e.Scan(t.Context(), resources(1), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := resultOf(t, sum, "r000", "A-SLOW"); r.Status != rampart.StatusPass {
+		t.Errorf("A-SLOW = %s (%s), want its pass kept", r.Status, r.Reason)
+	}
+	if r := resultOf(t, sum, "r000", "FAKE-WEAK"); r.Status != rampart.StatusError || r.Reason != "evaluate: timed out after 50ms" {
+		t.Errorf("FAKE-WEAK = %s %q, want error %q", r.Status, r.Reason, "evaluate: timed out after 50ms")
+	}
+}
+
 func TestCELCheckRunsOnFacts(t *testing.T) {
 	t.Parallel()
 	user, err := celcheck.Parse("acme.yaml", []byte(`checks:

@@ -54,7 +54,7 @@ func (s *scan) runJob(ctx context.Context, j Job) done {
 	at := s.now()
 	d.outcome.At = at
 	if err != nil {
-		d.reason, d.cut = failure(ctx, rctx, err, timeout)
+		d.reason, d.cut = failure(ctx, rctx, err, "collect", timeout)
 		for _, c := range j.Checks {
 			d.outcome.Results = append(d.outcome.Results, s.result(c, r, rampart.Evaluation{Status: rampart.StatusError, Reason: d.reason}, "", at))
 		}
@@ -68,7 +68,7 @@ func (s *scan) runJob(ctx context.Context, j Job) done {
 	for _, c := range j.Checks {
 		var ev rampart.Evaluation
 		if rctx.Err() != nil {
-			reason, cut := failure(ctx, rctx, rctx.Err(), timeout)
+			reason, cut := failure(ctx, rctx, rctx.Err(), "evaluate", timeout)
 			ev = rampart.Evaluation{Status: rampart.StatusError, Reason: reason}
 			d.cut = d.cut || cut
 		} else {
@@ -83,14 +83,14 @@ func (s *scan) runJob(ctx context.Context, j Job) done {
 	return d
 }
 
-// failure words the reason of a failed collection and says whether the
-// scan's cancellation caused it.
-func failure(ctx, rctx context.Context, err error, timeout time.Duration) (string, bool) {
+// failure words the reason of a resource's failure in a phase (collect,
+// evaluate) and says whether the scan's cancellation caused it.
+func failure(ctx, rctx context.Context, err error, phase string, timeout time.Duration) (string, bool) {
 	switch {
 	case ctx.Err() != nil:
 		return reasonCancelled, true
 	case errors.Is(rctx.Err(), context.DeadlineExceeded):
-		return fmt.Sprintf("collect: timed out after %s", timeout), false
+		return fmt.Sprintf("%s: timed out after %s", phase, timeout), false
 	}
 	return err.Error(), false
 }
