@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -327,8 +328,8 @@ func (p *parser) yamlError(err error) {
 	msg := err.Error()
 	line := 1
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		if m[1] != "" {
-			fmt.Sscan(m[1], &line)
+		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 {
+			line = n
 		}
 		msg = msg[len(m[0]):]
 	}
