@@ -118,7 +118,7 @@ func (db *DB) AuditLog(ctx context.Context, f rampart.AuditFilter) ([]rampart.Au
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := conn{db.sql, db.d}.query(ctx, q, args...)
+	rows, err := conn{r: db.sql, d: db.d}.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}

@@ -87,9 +87,9 @@ func (db *DB) Exceptions(ctx context.Context, activeAt time.Time) ([]rampart.Exc
 	var out []rampart.Exception
 	var err error
 	if activeAt.IsZero() {
-		out, err = queryExceptions(ctx, conn{db.sql, db.d}, `SELECT `+exceptionCols+` FROM exceptions ORDER BY id`)
+		out, err = queryExceptions(ctx, conn{r: db.sql, d: db.d}, `SELECT `+exceptionCols+` FROM exceptions ORDER BY id`)
 	} else {
-		out, err = exceptionsActive(ctx, conn{db.sql, db.d}, activeAt)
+		out, err = exceptionsActive(ctx, conn{r: db.sql, d: db.d}, activeAt)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list exceptions: %w", err)

@@ -210,7 +210,7 @@ func (db *DB) Results(ctx context.Context, f rampart.ResultFilter) ([]rampart.Re
 		q.WriteString(` LIMIT ?`)
 		args = append(args, f.Limit)
 	}
-	rows, err := conn{db.sql, db.d}.query(ctx, q.String(), args...)
+	rows, err := conn{r: db.sql, d: db.d}.query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list results: %w", err)
 	}

@@ -133,7 +133,7 @@ func (db *DB) Scans(ctx context.Context, limit int) ([]rampart.ScanRun, error) {
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	c := conn{db.sql, db.d}
+	c := conn{r: db.sql, d: db.d}
 	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list scans: %w", err)

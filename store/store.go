@@ -20,7 +20,7 @@ import (
 
 	"github.com/rampart-dev/rampart"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 )
 
 // DB is a Rampart store. It is safe for concurrent use, and several
@@ -37,6 +37,9 @@ type DB struct {
 	// leases it renews and which it marks interrupted if closed first.
 	mu      sync.Mutex
 	running map[int64]bool
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 
 	stopHeartbeat context.CancelFunc
 	heartbeatDone chan struct{}
@@ -111,7 +114,6 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "journal_mode(WAL)")
 	// NORMAL in WAL mode syncs at checkpoints, not at every commit: a
 	// killed process loses nothing it committed (the WAL is in the OS's
 	// page cache); only a power cut or kernel crash may lose the last
@@ -127,12 +129,49 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := enableWAL(ctx, sdb); err != nil {
+		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), sdb.Close())
+	}
 	db, err := newDB(ctx, sdb, sqliteDialect)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return db, nil
 }
+
+// enableWAL puts the file in write-ahead-log mode, where readers do not
+// block the writer nor it them. The mode is kept in the file, so it is set
+// once here rather than by every new connection. Switching needs the file
+// to itself, and SQLite answers SQLITE_BUSY at once, without its busy
+// handler, when another process is opening it too: hence the retries.
+func enableWAL(ctx context.Context, sdb *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var mode string
+		err := sdb.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("switch to write-ahead logging: the file stays in %s mode", mode)
+		case !isBusy(err) || time.Now().After(deadline):
+			return fmt.Errorf("switch to write-ahead logging: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY, extended or not.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqliteBusy
+}
+
+const sqliteBusy = 5 // SQLITE_BUSY
 
 // createFile makes the database file and its folder if they are missing,
 // readable by the owner only: evidence may say much about the estate.
@@ -155,7 +194,7 @@ func createFile(path string) error {
 
 // newDB migrates sdb and starts the store on it; it closes sdb on error.
 func newDB(ctx context.Context, sdb *sql.DB, d *dialect) (*DB, error) {
-	db := &DB{sql: sdb, d: d, self: currentOwner(), running: map[int64]bool{}}
+	db := &DB{sql: sdb, d: d, self: currentOwner(), running: map[int64]bool{}, stmts: map[string]*sql.Stmt{}}
 	if d.queueWrites {
 		db.writes = make(chan struct{}, 1)
 	}
@@ -179,8 +218,15 @@ func (db *DB) Close() error {
 		<-db.heartbeatDone
 		ctx, cancel := context.WithTimeout(context.Background(), busyTimeout)
 		defer cancel()
-		err := db.interruptOwn(ctx)
-		db.closeErr = errors.Join(err, db.sql.Close())
+		errs := []error{db.interruptOwn(ctx)}
+		db.stmtMu.Lock()
+		for _, s := range db.stmts {
+			errs = append(errs, s.Close())
+		}
+		db.stmts = nil
+		db.stmtMu.Unlock()
+		errs = append(errs, db.sql.Close())
+		db.closeErr = errors.Join(errs...)
 	})
 	return db.closeErr
 }
@@ -193,21 +239,85 @@ type runner interface {
 }
 
 // conn runs queries written with ? placeholders in the store's dialect.
+// In write transactions (tx set) statements are prepared once per database
+// connection and reused: parsing SQL was half the cost of saving an
+// outcome. Only write transactions use the cache, because their queries
+// are fixed strings; reads build theirs from filters.
 type conn struct {
-	r runner
-	d *dialect
+	r  runner
+	d  *dialect
+	tx *sql.Tx
+	db *DB
 }
 
 func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return c.r.ExecContext(ctx, c.d.rebind(q), args...)
+	q = c.d.rebind(q)
+	if c.tx == nil {
+		return c.r.ExecContext(ctx, q, args...)
+	}
+	s, err := c.db.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return c.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return c.r.QueryContext(ctx, c.d.rebind(q), args...)
+	q = c.d.rebind(q)
+	if c.tx == nil {
+		return c.r.QueryContext(ctx, q, args...)
+	}
+	s, err := c.db.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return c.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 }
 
-func (c conn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return c.r.QueryRowContext(ctx, c.d.rebind(q), args...)
+// row is a *sql.Row that may carry the error of preparing its statement.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dest...)
+}
+
+func (c conn) queryRow(ctx context.Context, q string, args ...any) row {
+	q = c.d.rebind(q)
+	if c.tx == nil {
+		return row{r: c.r.QueryRowContext(ctx, q, args...)}
+	}
+	s, err := c.db.prepared(ctx, q)
+	if err != nil {
+		return row{err: err}
+	}
+	return row{r: c.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)}
+}
+
+// prepared returns the statement for q, preparing it on first use.
+// database/sql then prepares it once on each connection that runs it.
+func (db *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := db.sql.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", firstLine(q), err)
+	}
+	db.stmts[q] = s
+	return s, nil
+}
+
+func firstLine(q string) string {
+	q, _, _ = strings.Cut(strings.TrimSpace(q), "\n")
+	return q
 }
 
 // write runs fn in a write transaction, committed if fn returns nil.
@@ -224,7 +334,7 @@ func (db *DB) write(ctx context.Context, fn func(c conn) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(conn{tx, db.d}); err != nil {
+	if err := fn(conn{r: tx, d: db.d, tx: tx, db: db}); err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("roll back: %w", rerr))
 		}
@@ -244,7 +354,7 @@ func (db *DB) read(ctx context.Context, fn func(c conn) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }() // a read-only transaction has nothing to keep
-	return fn(conn{tx, db.d})
+	return fn(conn{r: tx, d: db.d})
 }
 
 // micros stores a time as UTC microseconds, or NULL when unset.
