@@ -352,7 +352,16 @@ func Listen(cert tls.Certificate, opts ServerOptions) (*Server, error) {
 // certificate and protocol floor.
 type Fleet struct {
 	*Server
+	mu        sync.RWMutex
 	endpoints map[string]*Endpoint
+}
+
+// Set adds an endpoint or replaces the one of the same name while the
+// fleet serves: the demo renews a certificate this way.
+func (f *Fleet) Set(e Endpoint) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.endpoints[e.Name] = &e
 }
 
 // StartFleet starts one loopback server for all endpoints. A client must
@@ -379,7 +388,9 @@ func StartFleet(endpoints []Endpoint) (*Fleet, error) {
 	}
 	base := &tls.Config{CipherSuites: allCipherSuites()}
 	base.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		f.mu.RLock()
 		e := f.endpoints[hello.ServerName]
+		f.mu.RUnlock()
 		if e == nil && hello.ServerName == "" {
 			e = byIP
 		}
@@ -402,6 +413,8 @@ func StartFleet(endpoints []Endpoint) (*Fleet, error) {
 
 // Names lists the fleet's endpoint names, in no particular order.
 func (f *Fleet) Names() []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	names := make([]string, 0, len(f.endpoints))
 	for n := range f.endpoints {
 		names = append(names, n)
