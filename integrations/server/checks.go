@@ -397,8 +397,9 @@ var AutoUpdates = &rampart.Check{
 		"APT::Periodic::Update-Package-Lists \"1\" and APT::Periodic::Unattended-Upgrade \"1\"). " +
 		"RHEL family: dnf install dnf-automatic, set apply_updates = yes in /etc/dnf/automatic.conf " +
 		"and systemctl enable --now dnf-automatic.timer (or enable dnf-automatic-install.timer).",
-	Doc: `Debian family (from /etc/os-release, or /var/lib/dpkg/status when it is
-missing): reads whether the unattended-upgrades package is installed in
+	Doc: `Reads the distribution family from /etc/os-release (or, when it is
+missing, from which package database exists). Debian family: whether the
+unattended-upgrades package is installed in
 /var/lib/dpkg/status, and APT::Periodic::Update-Package-Lists and
 APT::Periodic::Unattended-Upgrade from /etc/apt/apt.conf.d/* (the files APT
 reads, in lexical order) then /etc/apt/apt.conf, the last assignment
