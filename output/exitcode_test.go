@@ -78,8 +78,12 @@ func TestExitCodeExceptions(t *testing.T) {
 		{"whole check excepted", []rampart.Result{res("r", "C", a, b)}, []rampart.Exception{ex("r", "C", "")}, output.ExitOK},
 		{"other resource", []rampart.Result{res("r", "C", a)}, []rampart.Exception{ex("s", "C", "")}, output.ExitFindings},
 		{"other check", []rampart.Result{res("r", "C", a)}, []rampart.Exception{ex("r", "D", "")}, output.ExitFindings},
-		{"fingerprint the engine would give", []rampart.Result{res("r", "C", noFP)},
-			[]rampart.Exception{ex("r", "C", rampart.Fingerprint("C", "r", "c"))}, output.ExitOK},
+		{
+			"fingerprint the engine would give",
+			[]rampart.Result{res("r", "C", noFP)},
+			[]rampart.Exception{ex("r", "C", rampart.Fingerprint("C", "r", "c"))},
+			output.ExitOK,
+		},
 		{"failure without findings excepted", []rampart.Result{res("r", "C")}, []rampart.Exception{ex("r", "C", "")}, output.ExitOK},
 		{"failure without findings, finding exception", []rampart.Result{res("r", "C")}, []rampart.Exception{ex("r", "C", "fp-a")}, output.ExitFindings},
 	}

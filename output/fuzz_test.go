@@ -44,15 +44,21 @@ func FuzzWrite(f *testing.F) {
 		r := &output.Report{
 			Root: "/src/repo",
 			Results: []rampart.Result{
-				{ResourceID: resource, CheckID: check, Status: rampart.StatusFail, Severity: rampart.SeverityHigh, Reason: reason,
-					Findings: []rampart.Finding{{Item: item, Message: msg, Suppressed: suppressed,
-						Location: rampart.Location{Path: path, Line: line, Column: col}}}},
+				{
+					ResourceID: resource, CheckID: check, Status: rampart.StatusFail, Severity: rampart.SeverityHigh, Reason: reason,
+					Findings: []rampart.Finding{{
+						Item: item, Message: msg, Suppressed: suppressed,
+						Location: rampart.Location{Path: path, Line: line, Column: col},
+					}},
+				},
 				{ResourceID: resource, CheckID: check + "-E", Status: rampart.StatusError, Reason: reason},
 				{ResourceID: item, CheckID: msg, Status: rampart.Status(reason), Reason: msg},
 			},
 			Checks: map[string]*rampart.Check{check: {ID: check, Title: msg, Doc: reason, Remediation: item, Controls: []string{suppressed, suppressed}}},
-			Resources: map[string]*rampart.Resource{resource: {ID: resource, Kind: rampart.Kind(item),
-				Source: rampart.Position{File: path, Line: line}}},
+			Resources: map[string]*rampart.Resource{resource: {
+				ID: resource, Kind: rampart.Kind(item),
+				Source: rampart.Position{File: path, Line: line},
+			}},
 			Exceptions: []rampart.Exception{{ResourceID: resource, CheckID: check, Reason: reason, Approver: msg}},
 		}
 

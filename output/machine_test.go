@@ -167,8 +167,10 @@ func TestCSV(t *testing.T) {
 func TestCSVDefusesFormulas(t *testing.T) {
 	t.Parallel()
 	for _, lead := range []string{"=", "+", "-", "@", "\t", "\r"} {
-		r := &output.Report{Results: []rampart.Result{{ResourceID: "r", CheckID: "C", Status: rampart.StatusFail,
-			Findings: []rampart.Finding{{Item: lead + "item", Message: lead + "cmd|' /C calc'!A0", Location: rampart.Location{Path: lead + "f"}}}}}}
+		r := &output.Report{Results: []rampart.Result{{
+			ResourceID: "r", CheckID: "C", Status: rampart.StatusFail,
+			Findings: []rampart.Finding{{Item: lead + "item", Message: lead + "cmd|' /C calc'!A0", Location: rampart.Location{Path: lead + "f"}}},
+		}}}
 		rows, err := csv.NewReader(bytes.NewReader(render(t, output.FormatCSV, r, output.Options{}))).ReadAll()
 		if err != nil {
 			t.Fatal(err)

@@ -36,9 +36,10 @@ type Report struct {
 	// Controls, when given, adds the criteria a check supports to SARIF rule
 	// properties.
 	Controls map[string]*rampart.Control
-	// Root is the directory relative file URIs are based on (`rampart check
-	// DIR` sets it to DIR); absolute finding paths under it are made
-	// relative.
+	// Root is the absolute path of the directory relative file URIs are
+	// based on (`rampart check DIR` sets it to DIR, made absolute);
+	// absolute finding paths under it are made relative, and SARIF names it
+	// as %SRCROOT%. Relative finding paths are taken as relative to it.
 	Root string
 	// Exceptions are the accepted risks active when the report is made
 	// (the caller filters with Exception.Active). A finding one covers is
@@ -111,8 +112,11 @@ func Write(w io.Writer, format Format, r *Report, opt Options) error {
 	case FormatCSV:
 		err = writeCSV(w, r)
 	default:
-		_, err = ParseFormat(string(format))
-		return err
+		f, perr := ParseFormat(string(format))
+		if perr != nil {
+			return perr
+		}
+		return Write(w, f, r, opt)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s output: %w", format, err)

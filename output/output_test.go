@@ -31,24 +31,40 @@ func sev(s rampart.Severity) *rampart.Severity { return &s }
 func fixture() *output.Report {
 	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	checks := map[string]*rampart.Check{
-		"TLS-EXPIRED": {ID: "TLS-EXPIRED", Version: 2, Title: "Certificate is not expired", Severity: rampart.SeverityCritical,
+		"TLS-EXPIRED": {
+			ID: "TLS-EXPIRED", Version: 2, Title: "Certificate is not expired", Severity: rampart.SeverityCritical,
 			Kind: "tls-endpoint", Controls: []string{"PKI-01"},
 			Remediation: "Renew the certificate and deploy it; automate renewal with ACME.",
-			Doc:         "Reads the leaf certificate the endpoint presents and compares its notAfter with the scan time."},
-		"TLS-HOSTNAME": {ID: "TLS-HOSTNAME", Version: 1, Title: "Certificate covers the host name", Severity: rampart.SeverityHigh,
-			Kind: "tls-endpoint", Controls: []string{"PKI-02"}, Remediation: "Reissue the certificate with the name.", Doc: "Matches SANs."},
-		"TLS-TRUST": {ID: "TLS-TRUST", Version: 1, Title: "Certificate chain is trusted", Severity: rampart.SeverityHigh,
-			Kind: "tls-endpoint", Controls: []string{"PKI-02"}, Remediation: "Serve the full chain.", Doc: "Verifies the chain."},
-		"TLS-SHA1": {ID: "TLS-SHA1", Version: 1, Title: "No SHA-1 signatures", Severity: rampart.SeverityMedium,
-			Kind: "tls-endpoint", Controls: []string{"PKI-02"}, Remediation: "Reissue with SHA-256.", Doc: "Reads signature algorithms."},
-		"GIT-SECRETS": {ID: "GIT-SECRETS", Version: 1, Title: "No secrets committed", Severity: rampart.SeverityCritical,
-			Kind: "git-repo", Controls: []string{"SC-07"}, Remediation: "Revoke the secret, then remove it from history.", Doc: "Runs gitleaks rules over the tree."},
-		"GIT-DOCKERFILE-PIN": {ID: "GIT-DOCKERFILE-PIN", Version: 1, Title: "Base images are pinned by digest", Severity: rampart.SeverityMedium,
-			Kind: "git-repo", Controls: []string{"IMG-03"}, Remediation: "Use image@sha256:… in FROM.", Doc: "Parses Dockerfiles."},
-		"GIT-BRANCH": {ID: "GIT-BRANCH", Version: 1, Title: "Default branch is protected", Severity: rampart.SeverityHigh,
-			Kind: "git-repo", Controls: []string{"SC-02", "GHA-06"}, Remediation: "Protect the default branch.", Doc: "Reads branch protection."},
-		"SRV-SSH-ROOT-LOGIN": {ID: "SRV-SSH-ROOT-LOGIN", Version: 1, Title: "SSH refuses root login", Severity: rampart.SeverityHigh,
-			Kind: "server", Controls: []string{"SRV-02", "SRV-01"}, Remediation: "Set PermitRootLogin no.", Doc: "Reads sshd's effective configuration."},
+			Doc:         "Reads the leaf certificate the endpoint presents and compares its notAfter with the scan time.",
+		},
+		"TLS-HOSTNAME": {
+			ID: "TLS-HOSTNAME", Version: 1, Title: "Certificate covers the host name", Severity: rampart.SeverityHigh,
+			Kind: "tls-endpoint", Controls: []string{"PKI-02"}, Remediation: "Reissue the certificate with the name.", Doc: "Matches SANs.",
+		},
+		"TLS-TRUST": {
+			ID: "TLS-TRUST", Version: 1, Title: "Certificate chain is trusted", Severity: rampart.SeverityHigh,
+			Kind: "tls-endpoint", Controls: []string{"PKI-02"}, Remediation: "Serve the full chain.", Doc: "Verifies the chain.",
+		},
+		"TLS-SHA1": {
+			ID: "TLS-SHA1", Version: 1, Title: "No SHA-1 signatures", Severity: rampart.SeverityMedium,
+			Kind: "tls-endpoint", Controls: []string{"PKI-02"}, Remediation: "Reissue with SHA-256.", Doc: "Reads signature algorithms.",
+		},
+		"GIT-SECRETS": {
+			ID: "GIT-SECRETS", Version: 1, Title: "No secrets committed", Severity: rampart.SeverityCritical,
+			Kind: "git-repo", Controls: []string{"SC-07"}, Remediation: "Revoke the secret, then remove it from history.", Doc: "Runs gitleaks rules over the tree.",
+		},
+		"GIT-DOCKERFILE-PIN": {
+			ID: "GIT-DOCKERFILE-PIN", Version: 1, Title: "Base images are pinned by digest", Severity: rampart.SeverityMedium,
+			Kind: "git-repo", Controls: []string{"IMG-03"}, Remediation: "Use image@sha256:… in FROM.", Doc: "Parses Dockerfiles.",
+		},
+		"GIT-BRANCH": {
+			ID: "GIT-BRANCH", Version: 1, Title: "Default branch is protected", Severity: rampart.SeverityHigh,
+			Kind: "git-repo", Controls: []string{"SC-02", "GHA-06"}, Remediation: "Protect the default branch.", Doc: "Reads branch protection.",
+		},
+		"SRV-SSH-ROOT-LOGIN": {
+			ID: "SRV-SSH-ROOT-LOGIN", Version: 1, Title: "SSH refuses root login", Severity: rampart.SeverityHigh,
+			Kind: "server", Controls: []string{"SRV-02", "SRV-01"}, Remediation: "Set PermitRootLogin no.", Doc: "Reads sshd's effective configuration.",
+		},
 	}
 	resources := map[string]*rampart.Resource{
 		"api-cert":      {ID: "api-cert", Kind: "tls-endpoint", Name: "api.example.com:443", Source: rampart.Position{File: "rampart.yaml", Line: 12}},
@@ -62,41 +78,71 @@ func fixture() *output.Report {
 		"SRV-02": {ID: "SRV-02", Criteria: []string{"CC6.1", "CC6.6"}},
 	}
 	results := []rampart.Result{
-		{ResourceID: "web-01", CheckID: "SRV-SSH-ROOT-LOGIN", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityHigh, At: at,
+		{
+			ResourceID: "web-01", CheckID: "SRV-SSH-ROOT-LOGIN", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityHigh, At: at,
 			Evidence: "5d41402abc4b2a76b9719d911017c592ae2ee6b0e0e1b0d6f1e5c2b9f1c0a001",
-			Findings: []rampart.Finding{{Item: "/etc/ssh/sshd_config: PermitRootLogin", Message: "PermitRootLogin is yes; set it to no",
-				Location: rampart.Location{Path: "/etc/ssh/sshd_config", Line: 33}, Fingerprint: "fp-srv-root"}}},
-		{ResourceID: "api-cert", CheckID: "TLS-EXPIRED", Version: 2, Status: rampart.StatusFail, Severity: rampart.SeverityCritical, At: at,
-			Evidence: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-			Findings: []rampart.Finding{{Item: "leaf certificate", Message: "certificate for api.example.com expired on 2026-11-01"}}},
-		{ResourceID: "platform-repo", CheckID: "GIT-SECRETS", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityCritical, At: at,
-			Findings: []rampart.Finding{
-				{Item: "testdata/fake key.pem: private-key", Message: "private key",
-					Location: rampart.Location{Path: "/src/acme/testdata/fake key.pem", Line: 1}, Suppressed: "test fixture, not a real key", Fingerprint: "fp-secret-2"},
-				{Item: "deploy/values.yaml: aws-access-token", Message: "AWS access key AKIA************MPLE",
-					Location: rampart.Location{Path: "deploy/values.yaml", Line: 7, Column: 3}, Fingerprint: "fp-secret-1"},
+			Findings: []rampart.Finding{{
+				Item: "/etc/ssh/sshd_config: PermitRootLogin", Message: "PermitRootLogin is yes; set it to no",
+				Location: rampart.Location{Path: "/etc/ssh/sshd_config", Line: 33}, Fingerprint: "fp-srv-root",
 			}},
-		{ResourceID: "platform-repo", CheckID: "GIT-DOCKERFILE-PIN", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityMedium, At: at,
-			Findings: []rampart.Finding{{Item: "Dockerfile stage 1", Severity: sev(rampart.SeverityLow),
+		},
+		{
+			ResourceID: "api-cert", CheckID: "TLS-EXPIRED", Version: 2, Status: rampart.StatusFail, Severity: rampart.SeverityCritical, At: at,
+			Evidence: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			Findings: []rampart.Finding{{Item: "leaf certificate", Message: "certificate for api.example.com expired on 2026-11-01"}},
+		},
+		{
+			ResourceID: "platform-repo", CheckID: "GIT-SECRETS", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityCritical, At: at,
+			Findings: []rampart.Finding{
+				{
+					Item: "testdata/fake key.pem: private-key", Message: "private key",
+					Location: rampart.Location{Path: "/src/acme/testdata/fake key.pem", Line: 1}, Suppressed: "test fixture, not a real key", Fingerprint: "fp-secret-2",
+				},
+				{
+					Item: "deploy/values.yaml: aws-access-token", Message: "AWS access key AKIA************MPLE",
+					Location: rampart.Location{Path: "deploy/values.yaml", Line: 7, Column: 3}, Fingerprint: "fp-secret-1",
+				},
+			},
+		},
+		{
+			ResourceID: "platform-repo", CheckID: "GIT-DOCKERFILE-PIN", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityMedium, At: at,
+			Findings: []rampart.Finding{{
+				Item: "Dockerfile stage 1", Severity: sev(rampart.SeverityLow),
 				Message:  `=HYPERLINK("x") base image "alpine:3.20" is not pinned <b>by digest</b> & stays mutable`,
-				Location: rampart.Location{Path: "Dockerfile", Line: 1}, Fingerprint: "fp-pin"}}},
-		{ResourceID: "api-cert", CheckID: "TLS-TRUST", Version: 1, Status: rampart.StatusError, Severity: rampart.SeverityHigh, At: at,
-			Reason: "dial tcp 203.0.113.10:443: connect: connection refused"},
-		{ResourceID: "api-cert", CheckID: "TLS-HOSTNAME", Version: 1, Status: rampart.StatusPass, Severity: rampart.SeverityHigh, At: at,
-			Reason: "certificate covers api.example.com"},
-		{ResourceID: "api-cert", CheckID: "TLS-SHA1", Version: 1, Status: rampart.StatusNotApplicable, Severity: rampart.SeverityMedium, At: at,
-			Reason: "no certificate chain beyond the leaf"},
+				Location: rampart.Location{Path: "Dockerfile", Line: 1}, Fingerprint: "fp-pin",
+			}},
+		},
+		{
+			ResourceID: "api-cert", CheckID: "TLS-TRUST", Version: 1, Status: rampart.StatusError, Severity: rampart.SeverityHigh, At: at,
+			Reason: "dial tcp 203.0.113.10:443: connect: connection refused",
+		},
+		{
+			ResourceID: "api-cert", CheckID: "TLS-HOSTNAME", Version: 1, Status: rampart.StatusPass, Severity: rampart.SeverityHigh, At: at,
+			Reason: "certificate covers api.example.com",
+		},
+		{
+			ResourceID: "api-cert", CheckID: "TLS-SHA1", Version: 1, Status: rampart.StatusNotApplicable, Severity: rampart.SeverityMedium, At: at,
+			Reason: "no certificate chain beyond the leaf",
+		},
 		{ResourceID: "web-01", CheckID: "CUSTOM-1", Version: 1, Status: rampart.StatusPass, Severity: rampart.SeverityLow, At: at, Reason: "ok"},
-		{ResourceID: "platform-repo", CheckID: "GIT-BRANCH", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityHigh, At: at,
-			Reason: "default branch main is not protected"},
+		{
+			ResourceID: "platform-repo", CheckID: "GIT-BRANCH", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityHigh, At: at,
+			Reason: "default branch main is not protected",
+		},
 	}
 	exceptions := []rampart.Exception{
-		{ID: 7, CheckID: "SRV-SSH-ROOT-LOGIN", ResourceID: "web-01", Fingerprint: "fp-srv-root", Reason: "bastion host, replaced in Q1",
-			Approver: "ciso@acme.example", ExpiresAt: time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)},
-		{ID: 8, CheckID: "GIT-BRANCH", ResourceID: "platform-repo", Reason: "branch rules move with the org migration",
-			Approver: "cto@acme.example", ExpiresAt: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)},
-		{ID: 9, CheckID: "TLS-EXPIRED", ResourceID: "api-cert", Fingerprint: "another finding", Reason: "covers nothing here",
-			Approver: "x", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{
+			ID: 7, CheckID: "SRV-SSH-ROOT-LOGIN", ResourceID: "web-01", Fingerprint: "fp-srv-root", Reason: "bastion host, replaced in Q1",
+			Approver: "ciso@acme.example", ExpiresAt: time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC),
+		},
+		{
+			ID: 8, CheckID: "GIT-BRANCH", ResourceID: "platform-repo", Reason: "branch rules move with the org migration",
+			Approver: "cto@acme.example", ExpiresAt: time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC),
+		},
+		{
+			ID: 9, CheckID: "TLS-EXPIRED", ResourceID: "api-cert", Fingerprint: "another finding", Reason: "covers nothing here",
+			Approver: "x", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		},
 	}
 	return &output.Report{
 		Tool:       output.ToolInfo{Name: "rampart", Version: "0.1.0-test", InformationURI: "https://github.com/rampart-dev/rampart"},
@@ -195,6 +241,13 @@ func TestWriteRejects(t *testing.T) {
 	if err := output.Write(&buf, output.FormatJSON, nil, output.Options{}); err == nil {
 		t.Error("Write of a nil report: no error")
 	}
+	if buf.Len() != 0 {
+		t.Errorf("a refused Write wrote %q", buf.String())
+	}
+	// A format spelled another way is the same format, not an empty write.
+	if got := render(t, "JSON", fixture(), output.Options{}); !bytes.Equal(got, render(t, output.FormatJSON, fixture(), output.Options{})) {
+		t.Errorf("Write(\"JSON\") = %q", got)
+	}
 }
 
 func TestTableColor(t *testing.T) {
@@ -202,8 +255,10 @@ func TestTableColor(t *testing.T) {
 	r := fixture()
 	// A hostile message: an escape sequence that would clear the screen
 	// and a bidi override, as a scanned file could carry them.
-	r.Results = append(r.Results, rampart.Result{ResourceID: "evil", CheckID: "X", Status: rampart.StatusFail,
-		Findings: []rampart.Finding{{Item: "x\x1b[2J", Message: "line one\x1b[31m\nline two\u202egnp.exe\x07", Location: rampart.Location{Path: "a\x1b]8;;http://x\x07b"}}}})
+	r.Results = append(r.Results, rampart.Result{
+		ResourceID: "evil", CheckID: "X", Status: rampart.StatusFail,
+		Findings: []rampart.Finding{{Item: "x\x1b[2J", Message: "line one\x1b[31m\nline two\u202egnp.exe\x07", Location: rampart.Location{Path: "a\x1b]8;;http://x\x07b"}}},
+	})
 	r.Results = append(r.Results, rampart.Result{ResourceID: "evil\x1b[1m", CheckID: "Y\x1b", Status: rampart.StatusError, Reason: "\x1b[0m\x9b31m"})
 	plain := render(t, output.FormatTable, r, output.Options{ShowPassing: true})
 	if i := bytes.IndexByte(plain, 0x1b); i >= 0 {

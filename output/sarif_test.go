@@ -253,10 +253,14 @@ func TestSARIFForGitHub(t *testing.T) {
 		{"fp-secret-2", "testdata/fake%20key.pem", "error", "private key", 1, 0, "inSource: test fixture, not a real key"},
 		{"fp-pin", "Dockerfile", "note", "", 1, 0, ""},
 		{rampart.Fingerprint("TLS-EXPIRED", "api-cert", "leaf certificate"), "rampart.yaml", "error", "certificate for api.example.com expired on 2026-11-01", 12, 0, ""},
-		{"fp-srv-root", "rampart.yaml", "error", "/etc/ssh/sshd_config:33: PermitRootLogin is yes; set it to no", 0, 0,
-			"external: bastion host, replaced in Q1 (approved by ciso@acme.example, until 2027-03-31)"},
-		{rampart.Fingerprint("GIT-BRANCH", "platform-repo", ""), "rampart.yaml", "error", "default branch main is not protected", 30, 0,
-			"external: branch rules move with the org migration (approved by cto@acme.example, until 2027-01-15)"},
+		{
+			"fp-srv-root", "rampart.yaml", "error", "/etc/ssh/sshd_config:33: PermitRootLogin is yes; set it to no", 0, 0,
+			"external: bastion host, replaced in Q1 (approved by ciso@acme.example, until 2027-03-31)",
+		},
+		{
+			rampart.Fingerprint("GIT-BRANCH", "platform-repo", ""), "rampart.yaml", "error", "default branch main is not protected", 30, 0,
+			"external: branch rules move with the org migration (approved by cto@acme.example, until 2027-01-15)",
+		},
 	}
 	for _, tt := range tests {
 		i, ok := byFP[tt.fp]
@@ -332,8 +336,10 @@ func TestSARIFPaths(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := &output.Report{Root: tt.root, Results: []rampart.Result{{ResourceID: "r", CheckID: "C", Status: rampart.StatusFail,
-				Findings: []rampart.Finding{{Item: "i", Message: "m", Location: rampart.Location{Path: tt.path, Line: 2}}}}}}
+			r := &output.Report{Root: tt.root, Results: []rampart.Result{{
+				ResourceID: "r", CheckID: "C", Status: rampart.StatusFail,
+				Findings: []rampart.Finding{{Item: "i", Message: "m", Location: rampart.Location{Path: tt.path, Line: 2}}},
+			}}}
 			raw := render(t, output.FormatSARIF, r, output.Options{})
 			var log sarifLog
 			if err := json.Unmarshal(raw, &log); err != nil {

@@ -264,9 +264,11 @@ func (t *table) text(indent, lead, s, style string) {
 	}
 }
 
+// line writes s and a newline. A bufio.Writer keeps its first error and
+// Flush returns it, so writeTable checks once, at the end.
 func (t *table) line(s string) {
-	t.w.WriteString(s)
-	t.w.WriteByte('\n')
+	_, _ = t.w.WriteString(s)
+	_ = t.w.WriteByte('\n')
 }
 
 func (t *table) paint(code, s string) string {
