@@ -64,9 +64,9 @@ func Checks() []*rampart.Check {
 // Spec is the configuration of one server resource.
 type Spec struct {
 	// Mode is how the files are reached: local.
-	Mode string `yaml:"mode" json:"mode"`
+	Mode string `yaml:"mode" json:"mode" doc:"How the files are reached: local (the default) reads them under root on this machine; ssh is reserved, not supported yet."`
 	// Root is the directory holding the host's file system.
-	Root string `yaml:"root" json:"root"`
+	Root string `yaml:"root" json:"root" doc:"Directory holding the host's file system: / (the default) when Rampart runs on the host, or a mounted copy, relative to this file."`
 }
 
 var _ rampart.Spec = (*Spec)(nil)

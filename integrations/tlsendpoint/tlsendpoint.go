@@ -57,16 +57,16 @@ func Checks() []*rampart.Check {
 // Spec is the configuration of one tls-endpoint resource.
 type Spec struct {
 	// Address is host:port.
-	Address string `yaml:"address" json:"address"`
+	Address string `yaml:"address" json:"address" doc:"host:port to connect to, e.g. www.example.com:443."`
 	// ServerName is sent as SNI and verified against the certificate;
 	// it defaults to the host of Address.
-	ServerName string `yaml:"serverName" json:"serverName,omitempty"`
+	ServerName string `yaml:"serverName" json:"serverName,omitempty" doc:"Name sent as SNI and checked against the certificate; default: the host of address."`
 	// CABundle is a PEM file of CA certificates trusted instead of the
 	// system roots. A relative path is relative to the directory of
 	// rampart.yaml: the register calls SetBaseDir with it.
-	CABundle string `yaml:"caBundle" json:"caBundle,omitempty"`
+	CABundle string `yaml:"caBundle" json:"caBundle,omitempty" doc:"PEM file of CA certificates trusted instead of the system roots (a private PKI such as step-ca), relative to this file."`
 	// Timeout bounds each handshake.
-	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
+	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty" doc:"Bound on each handshake, e.g. 10s (the default)."`
 }
 
 var _ rampart.Spec = (*Spec)(nil)
