@@ -6,8 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/rampart-dev/rampart"
 	"github.com/rampart-dev/rampart/integrations/gitrepo"
+	"github.com/rampart-dev/rampart/integrations/gitrepo/hygiene"
 )
 
 // notScanners are the folders under integrations/gitrepo that hold no
@@ -100,5 +103,34 @@ func TestSetBaseDir(t *testing.T) {
 	s.SetBaseDir("/srv/rampart")
 	if s.Path != "/srv/rampart/repos/app" || s.KnownHosts != "/etc/ssh/known" || s.CacheDir != "/srv/rampart/cache" {
 		t.Errorf("SetBaseDir: %+v", s)
+	}
+}
+
+// TestPreCommitHookDefinition reads the repository's own
+// .pre-commit-hooks.yaml the way the hygiene scanner reads a project's
+// configuration: the rampart hook must count as a secret scanner and a
+// linter, and run `rampart check` on the whole tree.
+func TestPreCommitHookDefinition(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../.pre-commit-hooks.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hooks []map[string]any
+	if err := yaml.Unmarshal(b, &hooks); err != nil {
+		t.Fatal(err)
+	}
+	if len(hooks) != 1 {
+		t.Fatalf("%d hooks, want 1", len(hooks))
+	}
+	h := hooks[0]
+	for k, v := range map[string]any{"id": "rampart", "entry": "rampart check", "language": "golang", "pass_filenames": false} {
+		if h[k] != v {
+			t.Errorf("%s = %v, want %v", k, h[k], v)
+		}
+	}
+	pc := hygiene.ParsePreCommit([]byte("repos:\n  - repo: https://github.com/rampart-dev/rampart\n    rev: v0.1.0\n    hooks:\n      - id: rampart\n"))
+	if len(pc.Hooks) != 1 || !pc.Hooks[0].SecretScanner || !pc.Hooks[0].Linter {
+		t.Errorf("the rampart hook is not recognised as a secret scanner and linter: %+v", pc.Hooks)
 	}
 }
