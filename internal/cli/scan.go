@@ -105,16 +105,21 @@ register error; 3 another error (the store could not be opened).`,
 			if err != nil {
 				return err
 			}
+			exceptions, err := db.Exceptions(cmd.Context(), time.Now())
+			if err != nil {
+				return err
+			}
 			w, closeFn, err := flags.writer(e)
 			if err != nil {
 				return err
 			}
 			rep := &output.Report{
-				Tool:      output.ToolInfo{Name: "rampart", Version: Version()},
-				Results:   sum.Results,
-				Checks:    a.checkMap(),
-				Resources: a.resourceMap(),
-				Controls:  a.controlMap(),
+				Exceptions: exceptions,
+				Tool:       output.ToolInfo{Name: "rampart", Version: Version()},
+				Results:    sum.Results,
+				Checks:     a.checkMap(),
+				Resources:  a.resourceMap(),
+				Controls:   a.controlMap(),
 			}
 			if err := output.Write(w, format, rep, output.Options{Color: format == output.FormatTable && e.color(w)}); err != nil {
 				closeFn()
@@ -127,7 +132,7 @@ register error; 3 another error (the store could not be opened).`,
 				sum.Run.ID, sum.Run.Resources, sum.Duration.Round(time.Millisecond),
 				sum.Opened, sum.Reopened, sum.Resolved)
 			if failOn != nil {
-				if code := output.ExitCode(sum.Results, *failOn, a.checkMap()); code != 0 {
+				if code := output.ExitCode(sum.Results, *failOn, a.checkMap(), exceptions...); code != 0 {
 					return &exitCodeError{code: code}
 				}
 			}
