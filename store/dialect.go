@@ -39,6 +39,15 @@ var sqliteDialect = &dialect{
 	queueWrites: true,
 }
 
+var postgresDialect = &dialect{
+	name:       "postgres",
+	driver:     "pgx",
+	goose:      goose.DialectPostgres,
+	migrations: "migrations/postgres",
+	dollar:     true,
+	lockHead:   " FOR UPDATE",
+}
+
 // rebind turns ? placeholders into the dialect's. Rampart's queries hold no
 // ? inside string literals, so a plain scan is enough.
 func (d *dialect) rebind(q string) string {

@@ -30,11 +30,7 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 	case "sqlite":
 		opts = append(opts, goose.WithLocker(newLeaseLock()))
 	case "postgres":
-		l, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return fmt.Errorf("migration lock: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(l))
+		opts = append(opts, goose.WithSessionLocker(advisoryLock{}))
 	}
 	p, err := goose.NewProvider(d.goose, db, fsys, opts...)
 	if err != nil {
@@ -96,6 +92,31 @@ func (l *leaseLock) Lock(ctx context.Context, db *sql.DB) error {
 
 func (l *leaseLock) Unlock(ctx context.Context, db *sql.DB) error {
 	if _, err := db.ExecContext(ctx, `DELETE FROM rampart_migration_lock WHERE holder = ?`, l.holder); err != nil {
+		return fmt.Errorf("release migration lock: %w", err)
+	}
+	return nil
+}
+
+// advisoryLock is a goose session lock for PostgreSQL that waits in the
+// server (pg_advisory_lock) rather than polling as goose's own does every
+// five seconds, so the next opener goes on as soon as the first is done.
+// The server releases it if the session dies.
+type advisoryLock struct{}
+
+// migrationLockID names Rampart's migration lock among advisory locks.
+const migrationLockID = 0x72616d7061727401 // "rampart" and 1
+
+var _ lock.SessionLocker = advisoryLock{}
+
+func (advisoryLock) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLockID)); err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	return nil
+}
+
+func (advisoryLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, int64(migrationLockID)); err != nil {
 		return fmt.Errorf("release migration lock: %w", err)
 	}
 	return nil

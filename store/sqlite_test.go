@@ -61,7 +61,12 @@ func TestSQLiteConformance(t *testing.T) {
 func TestTwoHandlesShareOneChain(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "shared.db")
-	handles := []*store.DB{openFile(t, path), openFile(t, path)}
+	testTwoHandles(t, openFile(t, path), openFile(t, path))
+}
+
+// testTwoHandles appends from two goroutines on each of two handles on one
+// database and checks both see one unbroken chain.
+func testTwoHandles(t *testing.T, handles ...*store.DB) {
 	const each = 40
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(handles))
@@ -89,7 +94,7 @@ func TestTwoHandlesShareOneChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (rampart.AuditVerification{Entries: 4 * each, OK: true}); v != want {
+		if want := (rampart.AuditVerification{Entries: int64(2 * each * len(handles)), OK: true}); v != want {
 			t.Errorf("VerifyAudit through handle %d = %+v, want %+v", i, v, want)
 		}
 	}
@@ -98,12 +103,18 @@ func TestTwoHandlesShareOneChain(t *testing.T) {
 func TestConcurrentOpensMigrateOnce(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "new.db")
+	testConcurrentOpens(t, path, rawSQLite(t, path))
+}
+
+// testConcurrentOpens opens a new store from four goroutines at once, as
+// processes starting together would, and checks each migration ran once.
+func testConcurrentOpens(t *testing.T, dsn string, raw *sql.DB) {
 	const openers = 4
 	dbs := make([]*store.DB, openers)
 	errs := make([]error, openers)
 	var wg sync.WaitGroup
 	for i := range openers {
-		wg.Go(func() { dbs[i], errs[i] = store.Open(t.Context(), path) })
+		wg.Go(func() { dbs[i], errs[i] = store.Open(t.Context(), dsn) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -119,7 +130,7 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 		}
 	}
 	var versions int
-	if err := rawSQLite(t, path).QueryRowContext(t.Context(),
+	if err := raw.QueryRowContext(t.Context(),
 		`SELECT count(*) FROM goose_db_version WHERE version_id > 0`).Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +267,7 @@ func TestUnassign(t *testing.T) {
 func TestOpenRefuses(t *testing.T) {
 	t.Parallel()
 	const secret = "hunter2"
-	for _, dsn := range []string{"", "sqlite:", ":memory:", "file:x.db?mode=memory", "postgres://rampart:" + secret + "@db/rampart"} {
+	for _, dsn := range []string{"", "sqlite:", ":memory:", "file:x.db?mode=memory"} {
 		db, err := store.Open(t.Context(), dsn)
 		if err == nil {
 			_ = db.Close()

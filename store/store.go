@@ -20,7 +20,8 @@ import (
 
 	"github.com/rampart-dev/rampart"
 
-	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"modernc.org/sqlite"               // also registers the "sqlite" database/sql driver
 )
 
 // DB is a Rampart store. It is safe for concurrent use, and several
@@ -86,20 +87,33 @@ func ParseDSN(s string) (DSN, error) {
 	return DSN{Driver: "sqlite", Target: path}, nil
 }
 
-// Open opens the store at dsn (see ParseDSN), creating and migrating it as
-// needed, and marks as interrupted the scans left running by processes
+// Open opens the store at dsn (see ParseDSN), creating (SQLite) and
+// migrating it as needed, and marks as interrupted the scans left running by processes
 // that are gone.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	loc, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
-	switch loc.Driver {
-	case "sqlite":
-		return openSQLite(ctx, loc.Target)
+	if loc.Driver == "postgres" {
+		return openPostgres(ctx, loc.Target)
 	}
-	// The connection string is not repeated: it may hold a password.
-	return nil, rampart.Errorf(rampart.KindInvalid, "PostgreSQL stores are not supported yet: use a SQLite file for now")
+	return openSQLite(ctx, loc.Target)
+}
+
+// openPostgres opens a PostgreSQL store. The connection string is not
+// repeated in errors (it may hold a password); pgx's own errors show it
+// with the password masked.
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	sdb, err := sql.Open(postgresDialect.driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+	}
+	db, err := newDB(ctx, sdb, postgresDialect)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+	}
+	return db, nil
 }
 
 // busyTimeout is how long a writer waits for another process's write
