@@ -74,14 +74,16 @@ func CollectFS(ctx context.Context, fsys fs.FS) (*Facts, error) {
 		return nil, fmt.Errorf("collect server facts: %w", err)
 	}
 	f := &Facts{}
+	h := &hostFiles{FS: fsys}
+	h.indexUnits()
 	f.OS = osRelease(fsys)
 	pkgs := readDpkg(fsys)
 	f.SSHD = sshd(fsys)
-	f.AutoUpdates = autoUpdates(fsys, f.OS.Family, pkgs)
+	f.AutoUpdates = autoUpdates(h, f.OS.Family, pkgs)
 	f.Reboot = reboot(fsys, f.OS.Family)
-	f.Firewall = firewall(fsys)
-	f.Auditd = auditd(fsys, pkgs)
-	f.FIM = fim(fsys)
+	f.Firewall = firewall(h)
+	f.Auditd = auditd(h, pkgs)
+	f.FIM = fim(h)
 	f.Accounts = accounts(fsys)
 	f.Shadow = fileInfo(fsys, "/etc/shadow")
 	f.HostKeys = hostKeys(fsys, f.SSHD.Config)
@@ -184,10 +186,55 @@ func sshd(fsys fs.FS) SSHD {
 // systemdWants are the targets units are enabled into.
 var systemdWants = []string{"multi-user", "sysinit", "basic", "timers", "network-pre", "default"}
 
+// systemdDirs hold the .wants directories: the administrator's (what
+// systemctl enable writes) first, then the vendor's.
+var systemdDirs = []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
+
+// hostFiles is the host's files with the systemd enablement links listed
+// once per collection, rather than probed per unit.
+type hostFiles struct {
+	fs.FS
+	// wants maps a unit name to the first .wants link found for it.
+	wants    map[string]string
+	wantsErr error
+}
+
+// The wrapped file system's optional interfaces, which embedding an
+// fs.FS would hide: without them Stat opens files and Lstat follows links.
+var (
+	_ fs.StatFS     = (*hostFiles)(nil)
+	_ fs.ReadLinkFS = (*hostFiles)(nil)
+)
+
+func (h *hostFiles) Stat(name string) (fs.FileInfo, error)  { return fs.Stat(h.FS, name) }
+func (h *hostFiles) Lstat(name string) (fs.FileInfo, error) { return fs.Lstat(h.FS, name) }
+func (h *hostFiles) ReadLink(name string) (string, error)   { return fs.ReadLink(h.FS, name) }
+
+func (h *hostFiles) indexUnits() {
+	h.wants = map[string]string{}
+	for _, dir := range systemdDirs {
+		for _, target := range systemdWants {
+			wd := dir + "/" + target + ".target.wants"
+			entries, err := fs.ReadDir(h.FS, rel(wd))
+			if err != nil {
+				if !isNotExist(err) && h.wantsErr == nil {
+					h.wantsErr = fmt.Errorf("list %s: %w", wd, err)
+				}
+				continue
+			}
+			for _, e := range entries {
+				if _, ok := h.wants[e.Name()]; !ok {
+					h.wants[e.Name()] = wd + "/" + e.Name()
+				}
+			}
+		}
+	}
+}
+
 // enabled reports whether a systemd unit starts at boot: a link in a
 // target's .wants directory under /etc (what systemctl enable makes) or
 // /usr/lib and /lib (enabled by the vendor), and not masked.
-func enabled(fsys fs.FS, p *Provenance, unit string) (bool, string) {
+func enabled(fsys *hostFiles, p *Provenance, unit string) (bool, string) {
 	mask := "/etc/systemd/system/" + unit
 	if fi, err := fs.Lstat(fsys, rel(mask)); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 		if t, err := fs.ReadLink(fsys, rel(mask)); err == nil && t == "/dev/null" {
@@ -196,23 +243,17 @@ func enabled(fsys fs.FS, p *Provenance, unit string) (bool, string) {
 		}
 	}
 	p.read("/etc/systemd/system/*.target.wants/" + unit)
-	for _, dir := range []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
-		for _, target := range systemdWants {
-			link := dir + "/" + target + ".target.wants/" + unit
-			ok, err := lexists(fsys, link)
-			if err != nil {
-				p.fail(err)
-				return false, ""
-			}
-			if ok {
-				return true, link
-			}
-		}
+	if fsys.wantsErr != nil {
+		p.fail(fsys.wantsErr)
+		return false, ""
+	}
+	if link, ok := fsys.wants[unit]; ok {
+		return true, link
 	}
 	return false, ""
 }
 
-func autoUpdates(fsys fs.FS, family Family, dpkg dpkgDB) UpdateConfig {
+func autoUpdates(fsys *hostFiles, family Family, dpkg dpkgDB) UpdateConfig {
 	var a UpdateConfig
 	switch family {
 	case Debian:
@@ -351,9 +392,9 @@ func familyName(f Family) string {
 	return string(f) + "-family"
 }
 
-func firewall(fsys fs.FS) Firewalls {
+func firewall(fsys *hostFiles) Firewalls {
 	var fw Firewalls
-	for _, probe := range []func(fs.FS, *Provenance) (*FirewallConfig, error){nftables, ufw, firewalld, iptables} {
+	for _, probe := range []func(*hostFiles, *Provenance) (*FirewallConfig, error){nftables, ufw, firewalld, iptables} {
 		c, err := probe(fsys, &fw.Provenance)
 		if err != nil {
 			fw.fail(err)
@@ -366,7 +407,7 @@ func firewall(fsys fs.FS) Firewalls {
 	return fw
 }
 
-func nftables(fsys fs.FS, p *Provenance) (*FirewallConfig, error) {
+func nftables(fsys *hostFiles, p *Provenance) (*FirewallConfig, error) {
 	for _, conf := range []string{"/etc/nftables.conf", "/etc/sysconfig/nftables.conf"} {
 		p.read(conf)
 		b, ok, err := readFile(fsys, conf)
@@ -401,7 +442,7 @@ func nftables(fsys fs.FS, p *Provenance) (*FirewallConfig, error) {
 	return nil, nil
 }
 
-func nftFile(fsys fs.FS, p *Provenance, file string, b []byte, depth int, inputs *[]NftChain) error {
+func nftFile(fsys *hostFiles, p *Provenance, file string, b []byte, depth int, inputs *[]NftChain) error {
 	if depth > maxIncludeDepth {
 		return fmt.Errorf("%s: includes nested deeper than %d files", file, maxIncludeDepth)
 	}
@@ -444,7 +485,7 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func ufw(fsys fs.FS, p *Provenance) (*FirewallConfig, error) {
+func ufw(fsys *hostFiles, p *Provenance) (*FirewallConfig, error) {
 	const conf = "/etc/ufw/ufw.conf"
 	p.read(conf)
 	b, ok, err := readFile(fsys, conf)
@@ -485,7 +526,7 @@ func ufw(fsys fs.FS, p *Provenance) (*FirewallConfig, error) {
 	return c, nil
 }
 
-func firewalld(fsys fs.FS, p *Provenance) (*FirewallConfig, error) {
+func firewalld(fsys *hostFiles, p *Provenance) (*FirewallConfig, error) {
 	const conf = "/etc/firewalld/firewalld.conf"
 	p.read(conf)
 	b, found, err := readFile(fsys, conf)
@@ -532,7 +573,7 @@ func firewalld(fsys fs.FS, p *Provenance) (*FirewallConfig, error) {
 	return c, nil
 }
 
-func iptables(fsys fs.FS, p *Provenance) (*FirewallConfig, error) {
+func iptables(fsys *hostFiles, p *Provenance) (*FirewallConfig, error) {
 	for _, file := range []struct{ path, unit string }{
 		{"/etc/iptables/rules.v4", "netfilter-persistent.service"},
 		{"/etc/sysconfig/iptables", "iptables.service"},
@@ -576,7 +617,7 @@ func iptables(fsys fs.FS, p *Provenance) (*FirewallConfig, error) {
 	return nil, nil
 }
 
-func auditd(fsys fs.FS, dpkg dpkgDB) AuditDaemon {
+func auditd(fsys *hostFiles, dpkg dpkgDB) AuditDaemon {
 	var a AuditDaemon
 	if dpkg.found {
 		a.read(DpkgStatusPath)
@@ -629,7 +670,7 @@ func auditd(fsys fs.FS, dpkg dpkgDB) AuditDaemon {
 	return a
 }
 
-func fim(fsys fs.FS) IntegrityMonitoring {
+func fim(fsys *hostFiles) IntegrityMonitoring {
 	var f IntegrityMonitoring
 	for _, conf := range []string{"/etc/aide/aide.conf", "/etc/aide.conf"} {
 		f.read(conf)

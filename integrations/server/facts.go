@@ -186,6 +186,7 @@ func (p *Perm) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// String renders the bits in octal with a leading zero ("0640").
 func (p Perm) String() string { return fmt.Sprintf("%04o", uint32(p)) }
 
 // FileInfo is the ownership and mode of one file.

@@ -75,6 +75,15 @@ func (h *hostFS) Stat(name string) (fs.FileInfo, error) {
 // Lstat describes name itself, a link or not, after resolving the links
 // of its parent directories.
 func (h *hostFS) Lstat(name string) (fs.FileInfo, error) {
+	if fs.ValidPath(name) {
+		fi, err := h.root.Lstat(name)
+		if err == nil {
+			return fi, nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
 	dir, base, err := h.splitResolved("lstat", name)
 	if err != nil {
 		return nil, err
@@ -83,6 +92,15 @@ func (h *hostFS) Lstat(name string) (fs.FileInfo, error) {
 }
 
 func (h *hostFS) ReadLink(name string) (string, error) {
+	if fs.ValidPath(name) {
+		target, err := h.root.Readlink(name)
+		if err == nil {
+			return target, nil
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+	}
 	dir, base, err := h.splitResolved("readlink", name)
 	if err != nil {
 		return "", err
