@@ -134,3 +134,18 @@ func TestPreCommitHookDefinition(t *testing.T) {
 		t.Errorf("the rampart hook is not recognised as a secret scanner and linter: %+v", pc.Hooks)
 	}
 }
+
+// TestEveryCheckIsDocumented: docs/integrations/git-repo.md names every
+// check of the integration.
+func TestEveryCheckIsDocumented(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../docs/integrations/git-repo.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range gitrepo.Integration.Checks {
+		if !strings.Contains(string(b), "`"+c.ID+"`") {
+			t.Errorf("docs/integrations/git-repo.md does not document %s", c.ID)
+		}
+	}
+}
