@@ -349,19 +349,12 @@ func Listen(cert tls.Certificate, opts ServerOptions) (*Server, error) {
 }
 
 // Fleet is one server answering for many SNI names, each with its own
-// certificate and protocol floor.
+// certificate and protocol floor. It is safe for concurrent use: Set may
+// change an endpoint while handshakes run.
 type Fleet struct {
 	*Server
 	mu        sync.RWMutex
 	endpoints map[string]*Endpoint
-}
-
-// Set adds an endpoint or replaces the one of the same name while the
-// fleet serves: the demo renews a certificate this way.
-func (f *Fleet) Set(e Endpoint) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.endpoints[e.Name] = &e
 }
 
 // StartFleet starts one loopback server for all endpoints. A client must
@@ -370,37 +363,24 @@ func (f *Fleet) Set(e Endpoint) {
 // send as SNI, are answered only when there is exactly one of them.
 func StartFleet(endpoints []Endpoint) (*Fleet, error) {
 	f := &Fleet{endpoints: make(map[string]*Endpoint, len(endpoints))}
-	var byIP *Endpoint
-	ips := 0
 	for i := range endpoints {
-		e := &endpoints[i]
+		e := endpoints[i]
 		if _, dup := f.endpoints[e.Name]; dup {
 			return nil, fmt.Errorf("endpoint %q listed twice", e.Name)
 		}
-		f.endpoints[e.Name] = e
-		if net.ParseIP(e.Name) != nil {
-			byIP = e
-			ips++
-		}
+		f.endpoints[e.Name] = &e
 	}
-	if ips != 1 {
-		byIP = nil
-	}
-	base := &tls.Config{CipherSuites: allCipherSuites()}
+	suites := allCipherSuites()
+	base := &tls.Config{CipherSuites: suites}
 	base.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		f.mu.RLock()
-		e := f.endpoints[hello.ServerName]
-		f.mu.RUnlock()
-		if e == nil && hello.ServerName == "" {
-			e = byIP
-		}
+		e := f.lookup(hello.ServerName)
 		if e == nil {
 			return nil, fmt.Errorf("no endpoint named %q", hello.ServerName)
 		}
 		return &tls.Config{
 			Certificates: []tls.Certificate{e.Certificate},
 			MinVersion:   e.MinVersion,
-			CipherSuites: base.CipherSuites,
+			CipherSuites: suites,
 		}, nil
 	}
 	s, err := start(base)
@@ -409,6 +389,35 @@ func StartFleet(endpoints []Endpoint) (*Fleet, error) {
 	}
 	f.Server = s
 	return f, nil
+}
+
+// lookup finds the endpoint for an SNI name; without SNI, the only
+// IP-address endpoint, if there is exactly one.
+func (f *Fleet) lookup(name string) *Endpoint {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if name != "" {
+		return f.endpoints[name]
+	}
+	var found *Endpoint
+	for n, e := range f.endpoints {
+		if net.ParseIP(n) == nil {
+			continue
+		}
+		if found != nil {
+			return nil
+		}
+		found = e
+	}
+	return found
+}
+
+// Set adds an endpoint, or replaces the one of the same name, for the
+// handshakes that follow: a renewal, or a regression, in a demo or script.
+func (f *Fleet) Set(e Endpoint) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.endpoints[e.Name] = &e
 }
 
 // Names lists the fleet's endpoint names, in no particular order.

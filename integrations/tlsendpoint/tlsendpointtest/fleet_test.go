@@ -98,3 +98,42 @@ func TestFleetRefusesDuplicateNames(t *testing.T) {
 		t.Fatal("fleet with a duplicate name started")
 	}
 }
+
+// TestFleetSet: a renewed certificate is served from the next handshake.
+func TestFleetSet(t *testing.T) {
+	t.Parallel()
+	ca := tlsendpointtest.MustCA(t, "Fixture Root")
+	old, err := ca.Endpoint("renew.test", tlsendpointtest.Expired, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet := tlsendpointtest.ServeFleet(t, []tlsendpointtest.Endpoint{old})
+	notAfter := func() time.Time {
+		t.Helper()
+		c, err := tls.Dial("tcp", fleet.Addr, &tls.Config{ServerName: "renew.test", InsecureSkipVerify: true}) //nolint:gosec // looking at the certificate only
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].NotAfter
+	}
+	if !notAfter().Before(time.Now()) {
+		t.Fatal("the expired endpoint is not expired")
+	}
+	renewed, err := ca.Endpoint("renew.test", tlsendpointtest.Good, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet.Set(renewed)
+	if !notAfter().After(time.Now()) {
+		t.Error("Set did not replace the certificate")
+	}
+	added, err := ca.Endpoint("new.test", tlsendpointtest.Good, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet.Set(added)
+	if len(fleet.Names()) != 2 {
+		t.Errorf("names = %q, want renew.test and new.test", fleet.Names())
+	}
+}
