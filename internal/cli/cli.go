@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -170,4 +171,16 @@ func (e *env) color(w io.Writer) bool {
 		return false
 	}
 	return isTerminal(f)
+}
+
+// now is the CLI's clock: the real one, or the instant in RAMPART_NOW
+// (RFC 3339), so that scripted tests and rehearsals can look at a later day,
+// such as the one after an exception expires.
+func (e *env) now() time.Time {
+	if s := e.getenv("RAMPART_NOW"); s != "" {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t
+		}
+	}
+	return time.Now()
 }

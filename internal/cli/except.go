@@ -43,7 +43,7 @@ func newExceptAddCmd(e *env) *cobra.Command {
 				}
 				ex.ExpiresAt = t
 			}
-			now := time.Now()
+			now := e.now()
 			if err := ex.Validate(now); err != nil {
 				return usageErrorf("%v", err)
 			}
@@ -108,7 +108,7 @@ func newExceptListCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			list, err := db.Exceptions(cmd.Context(), time.Now())
+			list, err := db.Exceptions(cmd.Context(), e.now())
 			if err != nil {
 				return err
 			}
@@ -151,7 +151,7 @@ func newExceptRevokeCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			if err := db.RevokeException(cmd.Context(), id, cliActor(e), time.Now()); err != nil {
+			if err := db.RevokeException(cmd.Context(), id, cliActor(e), e.now()); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "exception %d revoked\n", id)

@@ -105,7 +105,7 @@ register error; 3 another error (the store could not be opened).`,
 			if err != nil {
 				return err
 			}
-			exceptions, err := db.Exceptions(cmd.Context(), time.Now())
+			exceptions, err := db.Exceptions(cmd.Context(), e.now())
 			if err != nil {
 				return err
 			}
@@ -170,7 +170,7 @@ func (a *app) engine(e *env, st rampart.Store) *engine.Engine {
 		Concurrency:  a.cfg.Settings.Concurrency,
 		Timeout:      a.cfg.Settings.Timeout,
 		Env:          rampart.Env{Getenv: e.getenv, ReadFile: os.ReadFile},
-		Now:          time.Now,
+		Now:          e.now,
 		Logger:       e.log,
 	}
 }

@@ -29,7 +29,7 @@ unless --excepted is given; when the exception expires they show again.
   rampart tasks update 12 --status in_progress --assignee alice`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := rampart.TaskFilter{Owner: owner, Area: area, ResourceID: resource, IncludeExcepted: excepted, Now: time.Now()}
+			f := rampart.TaskFilter{Owner: owner, Area: area, ResourceID: resource, IncludeExcepted: excepted, Now: e.now()}
 			if !all {
 				if len(statuses) == 0 {
 					statuses = []string{string(rampart.TaskOpen), string(rampart.TaskInProgress)}
