@@ -20,7 +20,7 @@ demo: build deps
 
 # System packages the tests use (git for the git-repo integration).
 deps:
-	@command -v git >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends git ca-certificates; }
+	scripts/deps.sh
 
 # Every test: vet, lint, unit and integration tests, CLI scripts, the
 # crash test, and each fuzz target's seed corpus.
