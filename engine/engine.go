@@ -481,6 +481,9 @@ func (s *scan) startWriter(ctx context.Context, buffer int) *writer {
 				w.errs = append(w.errs, ResourceError{ResourceID: o.Resource.ID, Reason: err.Error()})
 				continue
 			}
+			// Logged only once committed: a crash test reads these lines
+			// to know what the store must hold after a kill -9.
+			s.logger().Info("saved", "scan", o.ScanID, "resource", o.Resource.ID, "task_changes", len(ups))
 			w.updates = append(w.updates, ups...)
 		}
 	}()
