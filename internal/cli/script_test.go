@@ -48,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"statuses":   cmdStatuses,
 			"sarifvalid": cmdSARIFValid,
 			"expand":     cmdExpand,
+			"fakesecret": cmdFakeSecret,
 		},
 	})
 }
@@ -160,4 +161,21 @@ func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
 		out := os.Expand(ts.ReadFile(name), ts.Getenv)
 		ts.Check(os.WriteFile(ts.MkAbs(name), []byte(out), 0o644))
 	}
+}
+
+// cmdFakeSecret writes an AWS-style access key pair into a file and puts
+// the key id in $FAKE_KEY_ID and the secret in $FAKE_SECRET, so scripts
+// can assert that neither appears anywhere. The values are assembled here
+// at run time so that this repository holds no literal key.
+func cmdFakeSecret(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: fakesecret FILE")
+	}
+	id := "AKIA" + "Z7Q4" + "RAMP" + "ART2" + "TEST"
+	secret := "wJalrXUt" + "nFEMI7K7" + "MDENGbPx" + "RfiCYzzQ" + "9d8sKpLm"
+	body := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", id, secret)
+	ts.Check(os.MkdirAll(filepath.Dir(ts.MkAbs(args[0])), 0o755))
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(body), 0o644))
+	ts.Setenv("FAKE_KEY_ID", id)
+	ts.Setenv("FAKE_SECRET", secret)
 }
