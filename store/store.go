@@ -273,7 +273,7 @@ func (c conn) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	if err != nil {
 		return nil, err
 	}
-	return c.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	return c.tx.StmtContext(ctx, s).ExecContext(ctx, args...) //nolint:sqlclosecheck // closed with its transaction
 }
 
 func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -285,7 +285,9 @@ func (c conn) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 	if err != nil {
 		return nil, err
 	}
-	return c.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	// Not closed here: closing waits for its rows. The transaction closes
+	// its statements when it ends.
+	return c.tx.StmtContext(ctx, s).QueryContext(ctx, args...) //nolint:sqlclosecheck // closed with its transaction
 }
 
 // row is a *sql.Row that may carry the error of preparing its statement.
@@ -310,7 +312,7 @@ func (c conn) queryRow(ctx context.Context, q string, args ...any) row {
 	if err != nil {
 		return row{err: err}
 	}
-	return row{r: c.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)}
+	return row{r: c.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)} //nolint:sqlclosecheck // closed with its transaction
 }
 
 // prepared returns the statement for q, preparing it on first use.
@@ -321,7 +323,7 @@ func (db *DB) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	if s, ok := db.stmts[q]; ok {
 		return s, nil
 	}
-	s, err := db.sql.PrepareContext(ctx, q)
+	s, err := db.sql.PrepareContext(ctx, q) //nolint:sqlclosecheck // cached in db.stmts, closed by Close
 	if err != nil {
 		return nil, fmt.Errorf("prepare %q: %w", firstLine(q), err)
 	}

@@ -211,7 +211,7 @@ func taskByID(ctx context.Context, c conn, id int64) (rampart.Task, error) {
 	return t, err
 }
 
-// Unassign, given as the assignee to UpdateTask, clears the assignee.
+// Unassign is the assignee that, given to UpdateTask, clears it.
 const Unassign = "-"
 
 // UpdateTask changes a task as a person asks: its status unless status is

@@ -245,8 +245,10 @@ func testScanLifecycle(t *testing.T, s rampart.Store, _ func(string) error) {
 	}
 	want := []rampart.ScanRun{
 		{ID: second.ID, StartedAt: exact(t0.Add(time.Hour)), State: "running", Trigger: "schedule"},
-		{ID: first.ID, StartedAt: exact(t0), FinishedAt: exact(t0.Add(5 * time.Minute)), State: "done", Trigger: "cli",
-			Resources: 3, Pass: 2, Fail: 1, Errors: 1},
+		{
+			ID: first.ID, StartedAt: exact(t0), FinishedAt: exact(t0.Add(5 * time.Minute)), State: "done", Trigger: "cli",
+			Resources: 3, Pass: 2, Fail: 1, Errors: 1,
+		},
 	}
 	equal(t, "Scans(0)", scans, want)
 	scans, err = s.Scans(ctx(t), 1)
@@ -331,8 +333,10 @@ func testOutcomeValidation(t *testing.T, s rampart.Store, _ func(string) error) 
 	}{
 		{"unknown scan", rampart.ResourceOutcome{ScanID: scan + 1000, Resource: web, At: t0}, rampart.KindNotFound},
 		{"no resource", rampart.ResourceOutcome{ScanID: scan, At: t0}, rampart.KindInvalid},
-		{"result of another resource", rampart.ResourceOutcome{ScanID: scan, Resource: web, At: t0,
-			Results: []rampart.Result{pass(db, "SRV-SSH-ROOT-LOGIN")}}, rampart.KindInvalid},
+		{"result of another resource", rampart.ResourceOutcome{
+			ScanID: scan, Resource: web, At: t0,
+			Results: []rampart.Result{pass(db, "SRV-SSH-ROOT-LOGIN")},
+		}, rampart.KindInvalid},
 		{"unknown status", rampart.ResourceOutcome{ScanID: scan, Resource: web, At: t0, Results: []rampart.Result{bogus}}, rampart.KindInvalid},
 	} {
 		_, err := s.SaveOutcome(ctx(t), tc.o)
@@ -699,8 +703,10 @@ func testExceptionForOneFinding(t *testing.T, s rampart.Store, _ func(string) er
 }
 
 func testExceptionValidation(t *testing.T, s rampart.Store, _ func(string) error) {
-	ok := rampart.Exception{CheckID: "TLS-EXPIRED", ResourceID: web.ID, Reason: "r", Approver: "ciso",
-		CreatedBy: "user:alice", CreatedAt: t0, ExpiresAt: day(1)}
+	ok := rampart.Exception{
+		CheckID: "TLS-EXPIRED", ResourceID: web.ID, Reason: "r", Approver: "ciso",
+		CreatedBy: "user:alice", CreatedAt: t0, ExpiresAt: day(1),
+	}
 	for _, tc := range []struct {
 		name string
 		edit func(e *rampart.Exception)
