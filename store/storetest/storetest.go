@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 			tc.fn(t, s, exec)
 		})
 	}
+	runUsers(t, open)
 }
 
 // t0 has nanoseconds and a zone on purpose: stores keep UTC microseconds.
