@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rampart-dev/rampart"
+	"github.com/rampart-dev/rampart/catalog"
 	"github.com/rampart-dev/rampart/integrations/gitrepo"
 	"github.com/rampart-dev/rampart/integrations/gitrepo/hygiene"
 )
@@ -147,5 +148,14 @@ func TestEveryCheckIsDocumented(t *testing.T) {
 		if !strings.Contains(string(b), "`"+c.ID+"`") {
 			t.Errorf("docs/integrations/git-repo.md does not document %s", c.ID)
 		}
+	}
+}
+
+// TestCatalogAcceptsTheChecks: every control a check names exists in the
+// embedded catalog.
+func TestCatalogAcceptsTheChecks(t *testing.T) {
+	t.Parallel()
+	if _, err := catalog.Load(gitrepo.Integration.Checks); err != nil {
+		t.Fatal(err)
 	}
 }

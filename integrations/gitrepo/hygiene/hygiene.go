@@ -313,8 +313,13 @@ func (s Scanner) signatures(ctx context.Context, t *scan.Tree) *Signatures {
 	if sig.Threshold <= 0 || sig.Threshold > 100 {
 		sig.Threshold = 100
 	}
-	if t.Commit == "" {
+	switch {
+	case t.Commit == "":
 		sig.Error = "not a git repository: commit signatures cannot be read"
+		return sig
+	case t.Root == "":
+		// A tree of fetched files (no checkout) has no history to read.
+		sig.Error = "no checkout on disk: commit signatures cannot be read"
 		return sig
 	}
 	out, err := s.git(ctx, t.Root, "", "rev-list", fmt.Sprintf("--max-count=%d", sig.Window), t.Commit)

@@ -48,7 +48,11 @@ var Worktree = &rampart.Check{
 		"the secret, the matched text and the line are dropped inside the scanner and never stored, " +
 		"printed or logged. Fingerprints listed in .gitleaksignore are reported as ignored.",
 	Run: rampart.Typed(func(_ context.Context, f *Facts) rampart.Evaluation {
-		return rampart.Verdict(findings(f.Worktree), fmt.Sprintf("%d files read", f.Files))
+		reason := fmt.Sprintf("%d files read", f.Files)
+		if f.Skipped > 0 {
+			reason += fmt.Sprintf(", %d binary or over 10 MB skipped", f.Skipped)
+		}
+		return rampart.Verdict(findings(f.Worktree), reason)
 	}),
 }
 

@@ -263,6 +263,10 @@ func (s Scanner) history(ctx context.Context, t *scan.Tree, cache scan.Cache, d 
 		depth = DefaultHistoryDepth
 	}
 	h := &History{Depth: depth, Leaks: []Leak{}}
+	if t.Root == "" {
+		h.Error = "no checkout on disk to read history from"
+		return h
+	}
 	out, err := exec.CommandContext(ctx, s.git(), "-C", t.Root, "rev-list", fmt.Sprintf("--max-count=%d", depth), t.Commit).Output()
 	if err != nil {
 		h.Error = "list commits: " + gitError(err)
