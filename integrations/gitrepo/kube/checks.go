@@ -21,8 +21,22 @@ const docPage = " See docs/integrations/kubernetes-manifests.md."
 func Checks() []*rampart.Check {
 	return []*rampart.Check{
 		HelmLint, PSSBaseline, PSSRestricted, Resources, ReadOnlyRootFS, ImageTag,
-		ImageRegistry, Probes, EnvSecrets, SAToken, NetworkPolicy, ServiceExposed,
+		ImageRegistry, Probes, EnvSecrets, SAToken, NetworkPolicy, ServiceExposed, Parse,
 	}
+}
+
+// Parse reports manifests and objects that could not be read.
+var Parse = &rampart.Check{
+	ID: "K8S-PARSE", Version: 1, Kind: kind,
+	Title:    "Kubernetes manifests parse",
+	Severity: rampart.SeverityMedium,
+	Controls: []string{"K8S-02"},
+	Doc: "Reports YAML files holding Kubernetes objects (apiVersion and kind) that are not valid " +
+		"YAML, at the line the parser names, and workloads that do not decode into their " +
+		"k8s.io/api type (a string where a number belongs, a list where a map does). The other " +
+		"checks skip what could not be read; charts that do not load or render are HELM-LINT's." + docPage,
+	Remediation: "Fix the YAML; `kubectl apply --dry-run=client -f FILE` shows the same errors.",
+	Run:         rampart.Typed(runParse),
 }
 
 // HelmLint reports Helm's chart linter and rendering errors.
@@ -238,33 +252,36 @@ func (f *Facts) sets() []objectSet {
 	return out
 }
 
-// unreadable lists what could not be read, for checks that cannot pass
-// without it.
-func (f *Facts) unreadable() []string {
-	var out []string
+// unreadable counts what could not be read: manifests and objects (the
+// findings of K8S-PARSE) and charts that neither load nor render with any
+// values set (HELM-LINT's). A values set that does not render deploys
+// nothing and is HELM-LINT's finding alone.
+func (f *Facts) unreadable() (n int, first string) {
+	add := func(s string) {
+		if n == 0 {
+			first = s
+		}
+		n++
+	}
 	for _, m := range f.Manifests {
 		if m.Error != "" {
-			out = append(out, fmt.Sprintf("%s:%d: %s", m.Path, m.ErrorLine, m.Error))
+			add(fmt.Sprintf("%s:%d: %s", m.Path, m.ErrorLine, m.Error))
 		}
 		for _, o := range m.Objects {
 			if o.Error != "" {
-				out = append(out, fmt.Sprintf("%s:%d: %s", o.Path, o.Line, o.Error))
+				add(fmt.Sprintf("%s:%d: %s", o.Path, o.Line, o.Error))
 			}
 		}
 	}
 	for _, c := range f.Charts {
-		if c.Error != "" {
-			out = append(out, fmt.Sprintf("chart %s: %s", c.Dir, c.Error))
-			continue
-		}
-		// A values set that does not render deploys nothing (HELM-LINT
-		// reports it); a chart none of whose sets renders is unknown.
-		rendered := slices.ContainsFunc(c.Renders, func(r *Render) bool { return r.Error == "" })
-		if !rendered && len(c.Renders) > 0 {
-			out = append(out, fmt.Sprintf("chart %s: %s", c.Dir, c.Renders[0].Error))
+		switch {
+		case c.Error != "":
+			add(fmt.Sprintf("chart %s: %s", c.Dir, c.Error))
+		case !slices.ContainsFunc(c.Renders, func(r *Render) bool { return r.Error == "" }):
+			add(fmt.Sprintf("chart %s: %s", c.Dir, c.Renders[0].Error))
 		}
 	}
-	return out
+	return n, first
 }
 
 type collector struct {
@@ -297,12 +314,19 @@ const (
 	anyObjects scope = iota
 	workloads
 	charts
+	parse
 )
 
+// verdict fails with the findings. What could not be read is skipped
+// (K8S-PARSE and HELM-LINT report it); when nothing the check reads could
+// be read, it cannot tell.
 func verdict(f *Facts, sc scope, c *collector, pass string) rampart.Evaluation {
 	var objs, pods int
 	for _, s := range f.sets() {
 		for _, o := range s.objects {
+			if o.Error != "" {
+				continue
+			}
 			objs++
 			if o.Pod != nil {
 				pods++
@@ -317,25 +341,28 @@ func verdict(f *Facts, sc scope, c *collector, pass string) rampart.Evaluation {
 	case len(c.list) > 0:
 		return rampart.Failed(c.list...)
 	}
-	if sc != charts {
-		if bad := f.unreadable(); len(bad) > 0 {
-			more := ""
-			if len(bad) > 1 {
-				more = fmt.Sprintf(" (and %d more)", len(bad)-1)
-			}
-			return rampart.Errored(fmt.Errorf("could not read %s%s", bad[0], more))
-		}
+	bad, first := f.unreadable()
+	skipped := ""
+	if bad > 0 {
+		skipped = fmt.Sprintf("; %d unreadable manifest(s), object(s) or chart(s) skipped (see K8S-PARSE, HELM-LINT)", bad)
 	}
-	switch sc {
-	case charts:
+	switch {
+	case sc == charts:
 		return rampart.Pass(fmt.Sprintf("%d chart(s): %s", len(f.Charts), pass))
-	case workloads:
-		if pods == 0 {
-			return rampart.NotApplicable("no workloads in the manifests and charts")
+	case sc == parse:
+		return rampart.Pass(fmt.Sprintf("%d object(s) read", objs))
+	case objs == 0 && bad > 0:
+		more := ""
+		if bad > 1 {
+			more = fmt.Sprintf(" (and %d more)", bad-1)
 		}
-		return rampart.Pass(fmt.Sprintf("%d workload(s): %s", pods, pass))
+		return rampart.Errored(fmt.Errorf("nothing could be read: %s%s", first, more))
+	case sc == workloads && pods == 0:
+		return rampart.NotApplicable("no workloads in the manifests and charts" + skipped)
+	case sc == workloads:
+		return rampart.Pass(fmt.Sprintf("%d workload(s): %s%s", pods, pass, skipped))
 	}
-	return rampart.Pass(fmt.Sprintf("%d object(s): %s", objs, pass))
+	return rampart.Pass(fmt.Sprintf("%d object(s): %s%s", objs, pass, skipped))
 }
 
 func severity(s rampart.Severity) *rampart.Severity { return &s }
@@ -644,4 +671,19 @@ func runServiceExposed(_ context.Context, f *Facts) rampart.Evaluation {
 		}
 	}
 	return verdict(f, anyObjects, &c, "no Service of type LoadBalancer or NodePort")
+}
+
+func runParse(_ context.Context, f *Facts) rampart.Evaluation {
+	var c collector
+	for _, m := range f.Manifests {
+		if m.Error != "" {
+			c.addAt(m.Path, m.ErrorLine, m.Path+": invalid YAML", "invalid YAML: "+m.Error, nil)
+		}
+		for _, o := range m.Objects {
+			if o.Error != "" {
+				c.add(o, o.Path+"/"+o.Kind+"/"+o.namespace()+"/"+o.Name+": does not decode", o.Error, nil)
+			}
+		}
+	}
+	return verdict(f, parse, &c, "")
 }

@@ -174,8 +174,9 @@ func (c *collector) add(path string, p Pos, item, msg string, sev *rampart.Sever
 
 func severity(s rampart.Severity) *rampart.Severity { return &s }
 
-// verdict fails with the findings; without any, it cannot pass if a
-// file it should have read was unreadable.
+// verdict fails with the findings. Files that could not be read are
+// GHA-ACTIONLINT's findings and are skipped here; with none readable, the
+// check cannot tell.
 func verdict(f *Facts, kinds []string, c *collector, pass string) rampart.Evaluation {
 	var n int
 	var bad []*File
@@ -187,19 +188,20 @@ func verdict(f *Facts, kinds []string, c *collector, pass string) rampart.Evalua
 			}
 		}
 	}
+	what := strings.Join(kinds, " or ")
 	switch {
 	case n == 0:
-		return rampart.NotApplicable("no " + strings.Join(kinds, " or ") + " files")
+		return rampart.NotApplicable("no " + what + " files")
 	case len(c.list) > 0:
 		return rampart.Failed(c.list...)
-	case len(bad) > 0:
-		more := ""
-		if len(bad) > 1 {
-			more = fmt.Sprintf(" (and %d more)", len(bad)-1)
-		}
-		return rampart.Errored(fmt.Errorf("%s could not be read: %s%s", bad[0].Path, bad[0].Unreadable, more))
+	case len(bad) == n:
+		return rampart.Errored(fmt.Errorf("none of the %d %s files could be read (%s: %s)", n, what, bad[0].Path, bad[0].Unreadable))
 	}
-	return rampart.Pass(fmt.Sprintf("%d %s file(s): %s", n, strings.Join(kinds, " or "), pass))
+	reason := fmt.Sprintf("%d %s file(s): %s", n-len(bad), what, pass)
+	if len(bad) > 0 {
+		reason += fmt.Sprintf("; %d unreadable file(s) skipped (see GHA-ACTIONLINT)", len(bad))
+	}
+	return rampart.Pass(reason)
 }
 
 var (
