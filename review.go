@@ -39,8 +39,8 @@ type Review struct {
 	Title      string `json:"title"`
 	Procedure  string `json:"procedure"`
 	// Owner is the control's owner role; the review is assigned to it.
-	Owner       string `json:"owner"`
-	Area        string `json:"area,omitempty"`
+	Owner string `json:"owner"`
+	Area  string `json:"area,omitempty"`
 	// Environment is the resource's, for routing the review's notices.
 	Environment string `json:"environment,omitempty"`
 	Periodicity string `json:"periodicity"`
