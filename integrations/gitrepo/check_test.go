@@ -49,6 +49,25 @@ jobs:
 		"infra/main.tf":             "terraform {\n  required_version = \"1.5.7\"\n  required_providers {\n    proxmox = { source = \"bpg/proxmox\" }\n  }\n}\n",
 		"infra/.terraform.lock.hcl": "# lock\n",
 		"config/settings.env":       "REGION=eu-west-1\nAWS_ACCESS_KEY_ID=" + key + "\n",
+		"charts/agent/Chart.yaml":   "apiVersion: v2\nname: agent\nversion: 1.0.0\nappVersion: \"1.0.0\"\n",
+		"charts/agent/values.yaml":  "privileged: true\n",
+		"charts/agent/templates/daemonset.yaml": `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: {{ .Release.Name }}-agent
+spec:
+  selector:
+    matchLabels: {app: agent}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      containers:
+        - name: agent
+          image: registry.example.com/agent:1.0.0
+          securityContext:
+            privileged: {{ .Values.privileged }}
+`,
 	}
 }
 
@@ -86,6 +105,7 @@ func TestCheckDirFindsEachProblemAndNeverTheSecret(t *testing.T) {
 		{"GHA-SCRIPT-INJECTION", ".github/workflows/ci.yml", 13},
 		{"TF-PROVIDER-VERSION", "infra/main.tf", 4},
 		{"SECRET-WORKTREE", "config/settings.env", 2},
+		{"K8S-PSS-BASELINE", "charts/agent/templates/daemonset.yaml", 2},
 	} {
 		n := 0
 		for _, g := range got {

@@ -18,6 +18,7 @@ import (
 	"github.com/rampart-dev/rampart"
 	"github.com/rampart-dev/rampart/integrations/gitrepo/dockerfile"
 	"github.com/rampart-dev/rampart/integrations/gitrepo/hygiene"
+	"github.com/rampart-dev/rampart/integrations/gitrepo/kube"
 	"github.com/rampart-dev/rampart/integrations/gitrepo/scan"
 	"github.com/rampart-dev/rampart/integrations/gitrepo/secrets"
 	"github.com/rampart-dev/rampart/integrations/gitrepo/terraform"
@@ -35,6 +36,7 @@ func Scanners() []scan.Scanner {
 		secrets.New(),
 		dockerfile.New(),
 		workflow.New(),
+		kube.New(),
 		terraform.New(),
 	}
 }
