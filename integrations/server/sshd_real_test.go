@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rampart-dev/rampart/internal/testenv"
+
 	"github.com/rampart-dev/rampart/integrations/server"
 )
 
@@ -31,11 +33,11 @@ func TestAgainstRealSSHD(t *testing.T) {
 	}
 	for _, bin := range []string{"/usr/sbin/sshd", "ssh-keygen", "unshare"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s not installed (apt-get install openssh-server)", bin)
+			testenv.Missing(t, "%s not installed (apt-get install openssh-server)", bin)
 		}
 	}
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Skipf("sshd needs /run/sshd: %v", err)
+		testenv.Missing(t, "sshd needs /run/sshd: %v", err)
 	}
 	profile := func(p string) string {
 		b, err := os.ReadFile(filepath.Join("servertest/roots", p, "root/etc/ssh/sshd_config"))
@@ -135,7 +137,7 @@ func sshdT(t *testing.T, etc, conn string) map[string]string {
 	cmd := exec.CommandContext(t.Context(), "unshare", "-m", "sh", "-c", script, "sh", etc, conn)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Skipf("sshd -T in a mount namespace: %v\n%s", err, out)
+		testenv.Missing(t, "sshd -T in a mount namespace: %v\n%s", err, out)
 	}
 	m := map[string]string{}
 	for _, line := range strings.Split(string(out), "\n") {
