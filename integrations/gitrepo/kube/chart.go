@@ -152,10 +152,11 @@ func render(dir, rel string, set chartValues) *Render {
 		if err != nil {
 			r.Error = fmt.Sprintf("%s: rendered YAML: %v", file, err)
 		}
-		placeInTemplate(objs, sources[name])
 		for _, o := range objs {
 			o.Path = file
+			o.Lines = nil // lines of the rendered text, not of the template
 		}
+		placeInTemplate(objs, sources[name])
 		r.Objects = append(r.Objects, objs...)
 	}
 	if r.Error != "" {
@@ -179,7 +180,9 @@ func templateSources(ch *chart.Chart, prefix string, out map[string][]byte) map[
 // placeInTemplate gives rendered objects the line of their `kind:` in
 // the template source: a rendered line number would point nowhere in the
 // repository. The n-th object of a kind goes to the n-th such line; an
-// object whose kind is computed stays at line 1.
+// object whose kind is computed stays at line 1. Containers, their keys
+// and the pod's host and volume keys are then looked for below it, by
+// their literal text, so findings can point at them too.
 func placeInTemplate(objs []*Object, src []byte) {
 	lines := strings.Split(string(src), "\n")
 	next := map[string]int{}
@@ -198,7 +201,61 @@ func placeInTemplate(objs []*Object, src []byte) {
 			seen++
 		}
 		next[o.Kind]++
+		if o.Pod != nil && o.Line > 1 {
+			o.Lines = templateLines(lines, o)
+		}
 	}
+}
+
+var (
+	podKey       = regexp.MustCompile(`^\s*(hostNetwork|hostPID|hostIPC|volumes|automountServiceAccountToken):`)
+	listName     = regexp.MustCompile(`^(\s*)-\s+name:\s*["']?([^"'\s]+)["']?\s*$`)
+	containerKey = regexp.MustCompile(`^(\s*)([A-Za-z]+):`)
+)
+
+// templateLines finds, from the object's line to the next `kind:` at the
+// top, the lines of the pod's keys and of each container (a `- name: X`
+// list item with X a container's literal name) and of its keys and env
+// entries.
+func templateLines(lines []string, o *Object) map[string]int {
+	names := map[string]bool{}
+	for _, c := range append(slices.Clone(o.Pod.Spec.InitContainers), o.Pod.Spec.Containers...) {
+		names[c.Name] = true
+	}
+	out := map[string]int{}
+	set := func(k string, i int) {
+		if _, ok := out[k]; !ok {
+			out[k] = i + 1
+		}
+	}
+	container, indent := "", -1
+	for i := o.Line; i < len(lines); i++ {
+		l := lines[i]
+		if strings.HasPrefix(l, "kind:") || strings.HasPrefix(l, "---") {
+			break
+		}
+		if m := podKey.FindStringSubmatch(l); m != nil && container == "" {
+			set("pod/"+m[1], i)
+		}
+		if m := listName.FindStringSubmatch(l); m != nil && names[m[2]] && (container == "" || len(m[1]) <= indent) {
+			container, indent = m[2], len(m[1])
+			set("container/"+container, i)
+			continue
+		}
+		if container == "" {
+			continue
+		}
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "{{") && len(l)-len(strings.TrimLeft(l, " ")) <= indent {
+			container, indent = "", -1
+			continue
+		}
+		if m := listName.FindStringSubmatch(l); m != nil {
+			set("env/"+container+"/"+m[2], i)
+		} else if m := containerKey.FindStringSubmatch(l); m != nil && len(m[1]) == indent+2 {
+			set("container/"+container+"/"+m[2], i)
+		}
+	}
+	return out
 }
 
 // valuesSets reads the chart's values sets: its defaults, then each

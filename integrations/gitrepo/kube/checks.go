@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -289,8 +290,9 @@ type collector struct {
 	seen map[string]int
 }
 
-func (c *collector) add(o *Object, item, msg string, sev *rampart.Severity) {
-	c.addAt(o.Path, o.Line, item, msg, sev)
+// add places a finding at the first of the object's parts found.
+func (c *collector) add(o *Object, item, msg string, sev *rampart.Severity, parts ...string) {
+	c.addAt(o.Path, o.line(parts...), item, msg, sev)
 }
 
 func (c *collector) addAt(path string, line int, item, msg string, sev *rampart.Severity) {
@@ -414,12 +416,32 @@ func runPSS(level api.Level) func(context.Context, *Facts) rampart.Evaluation {
 					if v.detail != "" {
 						msg += " (" + v.detail + ")"
 					}
-					c.add(o, s.item(o, v.id), fmt.Sprintf("%s %s violates Pod Security %s: %s", o.Kind, o.Name, level, msg), nil)
+					c.add(o, s.item(o, v.id), fmt.Sprintf("%s %s violates Pod Security %s: %s", o.Kind, o.Name, level, msg), nil, pssParts(v)...)
 				}
 			}
 		}
 		return verdict(f, workloads, &c, "all meet the "+string(level)+" Pod Security Standard")
 	}
+}
+
+var namedContainer = regexp.MustCompile(`containers? "([^"]+)"`)
+
+// pssParts are where a violation is in the pod spec: the field for the
+// pod-level checks, else the first container the detail names.
+func pssParts(v violation) []string {
+	var parts []string
+	switch v.id {
+	case "hostNamespaces":
+		parts = []string{"pod/hostNetwork", "pod/hostPID", "pod/hostIPC"}
+	case "hostPathVolumes", "restrictedVolumes":
+		parts = []string{"pod/volumes"}
+	case "sysctls":
+		parts = []string{"pod/securityContext"}
+	}
+	if m := namedContainer.FindStringSubmatch(v.detail); m != nil {
+		parts = append(parts, "container/"+m[1]+"/securityContext", "container/"+m[1])
+	}
+	return append(parts, "pod/securityContext")
 }
 
 func eachContainer(f *Facts, fn func(s *objectSet, o *Object, ct *corev1.Container, init bool)) {
@@ -457,7 +479,8 @@ func runResources(_ context.Context, f *Facts) rampart.Evaluation {
 			}
 		}
 		if len(missing) > 0 {
-			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("container %s of %s %s sets no %s", ct.Name, o.Kind, o.Name, strings.Join(missing, ", ")), nil)
+			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("container %s of %s %s sets no %s", ct.Name, o.Kind, o.Name, strings.Join(missing, ", ")), nil,
+				"container/"+ct.Name+"/resources", "container/"+ct.Name)
 		}
 	})
 	return verdict(f, workloads, &c, "every container sets requests and limits")
@@ -467,7 +490,8 @@ func runReadOnlyRootFS(_ context.Context, f *Facts) rampart.Evaluation {
 	var c collector
 	eachContainer(f, func(s *objectSet, o *Object, ct *corev1.Container, _ bool) {
 		if sc := ct.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("container %s of %s %s has a writable root filesystem", ct.Name, o.Kind, o.Name), nil)
+			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("container %s of %s %s has a writable root filesystem", ct.Name, o.Kind, o.Name), nil,
+				"container/"+ct.Name+"/securityContext", "container/"+ct.Name)
 		}
 	})
 	return verdict(f, workloads, &c, "every container has a read-only root filesystem")
@@ -493,7 +517,8 @@ func runImageTag(_ context.Context, f *Facts) rampart.Evaluation {
 			}
 		}
 		if problem != "" {
-			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("container %s of %s %s %s", ct.Name, o.Kind, o.Name, problem), nil)
+			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("container %s of %s %s %s", ct.Name, o.Kind, o.Name, problem), nil,
+				"container/"+ct.Name+"/image", "container/"+ct.Name)
 		}
 	})
 	return verdict(f, workloads, &c, "every image pinned by tag or digest, none latest")
@@ -535,7 +560,8 @@ func runImageRegistry(_ context.Context, f *Facts) rampart.Evaluation {
 			problem = "comes from Docker Hub, a public registry; only private images are allowed"
 		}
 		if problem != "" {
-			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("image %s of container %s (%s %s) %s", ct.Image, ct.Name, o.Kind, o.Name, problem), nil)
+			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("image %s of container %s (%s %s) %s", ct.Image, ct.Name, o.Kind, o.Name, problem), nil,
+				"container/"+ct.Name+"/image", "container/"+ct.Name)
 		}
 	})
 	pass := "no image from Docker Hub"
@@ -559,7 +585,8 @@ func runProbes(_ context.Context, f *Facts) rampart.Evaluation {
 			missing = append(missing, "readinessProbe")
 		}
 		if len(missing) > 0 {
-			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("container %s of %s %s has no %s", ct.Name, o.Kind, o.Name, strings.Join(missing, " and ")), nil)
+			c.add(o, s.item(o, "container "+ct.Name), fmt.Sprintf("container %s of %s %s has no %s", ct.Name, o.Kind, o.Name, strings.Join(missing, " and ")), nil,
+				"container/"+ct.Name)
 		}
 	})
 	return verdict(f, workloads, &c, "every long-running container has liveness and readiness probes")
@@ -572,7 +599,8 @@ func runEnvSecrets(_ context.Context, f *Facts) rampart.Evaluation {
 			if e := &ct.Env[i]; literalSecret(e) {
 				// The value is never part of the message: only the name.
 				c.add(o, s.item(o, "container "+ct.Name+" env "+e.Name), fmt.Sprintf(
-					"container %s of %s %s sets %s from a literal value in the repository; use valueFrom.secretKeyRef", ct.Name, o.Kind, o.Name, e.Name), nil)
+					"container %s of %s %s sets %s from a literal value in the repository; use valueFrom.secretKeyRef", ct.Name, o.Kind, o.Name, e.Name), nil,
+					"env/"+ct.Name+"/"+e.Name, "container/"+ct.Name)
 			}
 		}
 	})
@@ -607,7 +635,8 @@ func runSAToken(_ context.Context, f *Facts) rampart.Evaluation {
 				}
 			}
 			c.add(o, s.item(o, "automountServiceAccountToken"), fmt.Sprintf(
-				"%s %s mounts a service-account token; set automountServiceAccountToken: false unless it calls the Kubernetes API", o.Kind, o.Name), nil)
+				"%s %s mounts a service-account token; set automountServiceAccountToken: false unless it calls the Kubernetes API", o.Kind, o.Name), nil,
+				"pod/automountServiceAccountToken")
 		}
 	}
 	return verdict(f, workloads, &c, "no pod mounts a service-account token by default")
@@ -666,7 +695,8 @@ func runServiceExposed(_ context.Context, f *Facts) rampart.Evaluation {
 	for _, s := range f.sets() {
 		for _, o := range s.objects {
 			if o.Kind == "Service" && (o.ServiceType == "LoadBalancer" || o.ServiceType == "NodePort") {
-				c.add(o, s.item(o, "type "+o.ServiceType), fmt.Sprintf("Service %s is of type %s, reachable from outside the cluster", o.Name, o.ServiceType), nil)
+				c.add(o, s.item(o, "type "+o.ServiceType), fmt.Sprintf("Service %s is of type %s, reachable from outside the cluster", o.Name, o.ServiceType), nil,
+					"service/type")
 			}
 		}
 	}

@@ -71,6 +71,11 @@ type Object struct {
 	// manifest, or its template in a chart.
 	Path string `json:"path"`
 	Line int    `json:"line"`
+	// Lines places the parts of a manifest's object findings point at:
+	// "pod/<pod spec key>", "container/<name>", "container/<name>/<key>",
+	// "env/<container>/<variable>", "service/type". Empty for chart
+	// objects, whose rendered lines are not the template's.
+	Lines map[string]int `json:"lines,omitempty"`
 	// Error is why an object of a known kind could not be decoded.
 	Error string `json:"error,omitempty"`
 	// Pod is a workload's pod template (a Pod's own metadata and spec).
@@ -99,4 +104,15 @@ func (o *Object) namespace() string {
 		return "default"
 	}
 	return o.Namespace
+}
+
+// line returns the line of the first part of the object found, else the
+// object's own line.
+func (o *Object) line(parts ...string) int {
+	for _, p := range parts {
+		if l, ok := o.Lines[p]; ok {
+			return l
+		}
+	}
+	return o.Line
 }

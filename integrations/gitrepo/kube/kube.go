@@ -32,7 +32,7 @@ const Name = "kube"
 
 // cacheKey versions cached results: bump it when the facts change shape
 // or reading changes what it records.
-const cacheKey = "v1:"
+const cacheKey = "v2:"
 
 // Scanner is the Kubernetes manifests and Helm charts scanner.
 type Scanner struct{}

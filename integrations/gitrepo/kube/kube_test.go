@@ -39,8 +39,8 @@ func TestValuesFileFixesChart(t *testing.T) {
 	for _, f := range evals["K8S-PSS-BASELINE"].Findings {
 		render, _, _ := strings.Cut(f.Item, "/DaemonSet/")
 		byRender[render] = append(byRender[render], f.Item)
-		if f.Location.Path != "charts/app/templates/daemonset.yaml" || f.Location.Line != 2 {
-			t.Errorf("%s at %s:%d, want the DaemonSet's template", f.Item, f.Location.Path, f.Location.Line)
+		if f.Location.Path != "charts/app/templates/daemonset.yaml" || f.Location.Line != 23 {
+			t.Errorf("%s at %s:%d, want the container's securityContext in the template", f.Item, f.Location.Path, f.Location.Line)
 		}
 	}
 	if got := byRender["charts/app"]; len(got) != 1 || !strings.HasSuffix(got[0], ": privileged") {

@@ -99,9 +99,13 @@ func objects(n *yaml.Node) []*Object {
 			break
 		}
 		o.Pod = pod
+		o.Lines = podLines(kind, n)
 	case kind == "Service":
 		if spec := mapValue(n, "spec"); spec != nil {
 			o.ServiceType = scalar(spec, "type")
+			if k := mapKey(spec, "type"); k != nil {
+				o.Lines = map[string]int{"service/type": k.Line}
+			}
 		}
 	case kind == "ServiceAccount":
 		if v := mapValue(n, "automountServiceAccountToken"); v != nil {
@@ -223,6 +227,62 @@ func secretName(name string) bool {
 // from a literal (not from a Secret, nor from another variable).
 func literalSecret(e *corev1.EnvVar) bool {
 	return e.Value != "" && e.ValueFrom == nil && secretName(e.Name) && !envRef.MatchString(e.Value)
+}
+
+// podLines records where the pod spec's keys, containers, their keys and
+// environment variables are, for findings to point at.
+func podLines(kind string, n *yaml.Node) map[string]int {
+	spec := mapValue(n, "spec")
+	switch kind {
+	case "Pod":
+	case "CronJob":
+		spec = mapValue(mapValue(mapValue(mapValue(spec, "jobTemplate"), "spec"), "template"), "spec")
+	default:
+		spec = mapValue(mapValue(spec, "template"), "spec")
+	}
+	if spec == nil || spec.Kind != yaml.MappingNode {
+		return nil
+	}
+	lines := map[string]int{}
+	for i := 0; i+1 < len(spec.Content); i += 2 {
+		lines["pod/"+spec.Content[i].Value] = spec.Content[i].Line
+	}
+	for _, field := range []string{"initContainers", "containers"} {
+		seq := mapValue(spec, field)
+		if seq == nil || seq.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, c := range seq.Content {
+			name := scalar(c, "name")
+			if _, dup := lines["container/"+name]; dup || c.Kind != yaml.MappingNode {
+				continue
+			}
+			lines["container/"+name] = c.Line
+			for i := 0; i+1 < len(c.Content); i += 2 {
+				lines["container/"+name+"/"+c.Content[i].Value] = c.Content[i].Line
+			}
+			if env := mapValue(c, "env"); env != nil && env.Kind == yaml.SequenceNode {
+				for _, e := range env.Content {
+					if v := scalar(e, "name"); v != "" {
+						lines["env/"+name+"/"+v] = e.Line
+					}
+				}
+			}
+		}
+	}
+	return lines
+}
+
+func mapKey(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
 }
 
 func mapValue(m *yaml.Node, key string) *yaml.Node {
