@@ -41,14 +41,20 @@ func ParseImage(s string) (Image, error) {
 // "ghcr.io/acme-evil/api". Short Docker Hub names in the list are
 // normalized as images are ("library" is docker.io/library).
 func (img Image) Allowed(allowed []string) bool {
+	repo := strings.ToLower(img.Repository)
 	for _, a := range allowed {
-		a = strings.TrimSuffix(strings.ToLower(a), "/")
+		a = strings.TrimSuffix(a, "/")
+		// The first segment is a registry host by the rules image
+		// references follow: a dot, a port, localhost, or upper case.
 		host, _, _ := strings.Cut(a, "/")
-		if !strings.ContainsAny(host, ".:") && host != "localhost" {
+		isHost := strings.ContainsAny(host, ".:") || host == "localhost" || host != strings.ToLower(host)
+		if !isHost {
 			// A prefix without a registry host is a Docker Hub path.
 			a = "docker.io/" + a
 		}
-		if a == img.Registry || img.Repository == a || strings.HasPrefix(img.Repository, a+"/") {
+		// Host names are case-insensitive; paths are lower case anyway.
+		a = strings.ToLower(a)
+		if a == strings.ToLower(img.Registry) || repo == a || strings.HasPrefix(repo, a+"/") {
 			return true
 		}
 	}

@@ -18,11 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,21 +32,25 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// Users the token file declares. ReadOnlyUser is bound to ReadOnlyRole
-// (get, list and watch on every resource); NoRightsUser is bound to
-// nothing beyond what every authenticated user may do (discovery).
+// Users the token file declares. ReadOnlyUser is in ReadOnlyGroup, bound
+// to ReadOnlyRole (get, list and watch on every resource); NoRightsUser is
+// bound to nothing beyond what every authenticated user may do
+// (discovery); AdminUser is in system:masters.
 const (
-	AdminUser    = "kubetest-admin"
-	ReadOnlyUser = "kubetest-reader"
-	NoRightsUser = "kubetest-nobody"
-	ReadOnlyRole = "kubetest-read-only"
+	AdminUser     = "kubetest-admin"
+	ReadOnlyUser  = "kubetest-reader"
+	ReadOnlyGroup = "kubetest:readers"
+	NoRightsUser  = "kubetest-nobody"
+	ReadOnlyRole  = "kubetest-read-only"
 )
 
 // Server is a running etcd and kube-apiserver pair.
@@ -133,8 +139,9 @@ func StartServer(ctx context.Context, bins Binaries, log func(string)) (_ *Serve
 	}
 	s.CAPEM = p.caPEM
 	s.AdminToken, s.ReadOnlyToken, s.NoRightsToken = token(), token(), token()
-	tokens := fmt.Sprintf("%s,%s,%s,\"system:masters\"\n%s,%s,%s,\"kubetest:readers\"\n%s,%s,%s\n",
-		s.AdminToken, AdminUser, AdminUser, s.ReadOnlyToken, ReadOnlyUser, ReadOnlyUser, s.NoRightsToken, NoRightsUser, NoRightsUser)
+	tokens := fmt.Sprintf("%s,%s,%s,\"system:masters\"\n%s,%s,%s,\"%s\"\n%s,%s,%s\n",
+		s.AdminToken, AdminUser, AdminUser, s.ReadOnlyToken, ReadOnlyUser, ReadOnlyUser, ReadOnlyGroup,
+		s.NoRightsToken, NoRightsUser, NoRightsUser)
 	files := map[string][]byte{
 		"ca.crt": p.caPEM, "apiserver.crt": p.certPEM, "apiserver.key": p.keyPEM,
 		"sa.key": p.saPrivPEM, "sa.pub": p.saPubPEM, "tokens.csv": []byte(tokens),
@@ -217,28 +224,75 @@ func StartServer(ctx context.Context, bins Binaries, log func(string)) (_ *Serve
 	return s, nil
 }
 
-// bindReadOnly creates ReadOnlyRole and binds ReadOnlyUser to it.
+// bindReadOnly creates ReadOnlyRole and binds ReadOnlyUser's group to it.
 func (s *Server) bindReadOnly(ctx context.Context) error {
+	if err := s.RefreshReadOnly(ctx); err != nil {
+		return err
+	}
 	c, err := s.Client(s.AdminToken)
 	if err != nil {
 		return err
 	}
-	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: ReadOnlyRole},
-		Rules: []rbacv1.PolicyRule{{
-			APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"},
-		}},
-	}
-	if _, err := c.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create %s: %w", ReadOnlyRole, err)
-	}
 	binding := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: ReadOnlyRole},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ReadOnlyRole},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: ReadOnlyUser}},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: ReadOnlyGroup}},
 	}
 	if _, err := c.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("bind %s: %w", ReadOnlyRole, err)
+	}
+	return nil
+}
+
+// RefreshReadOnly (re)writes ReadOnlyRole to grant get, list and watch on
+// every resource the server serves now. Call it after installing custom
+// resource definitions. The role names each resource rather than "*", so
+// that it does not itself trip checks for wildcard RBAC rules.
+func (s *Server) RefreshReadOnly(ctx context.Context) error {
+	c, err := s.Client(s.AdminToken)
+	if err != nil {
+		return err
+	}
+	_, lists, err := c.Discovery().ServerGroupsAndResources()
+	if err != nil {
+		return fmt.Errorf("discover resources for %s: %w", ReadOnlyRole, err)
+	}
+	byGroup := map[string]map[string]bool{}
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			continue
+		}
+		for _, r := range l.APIResources {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") {
+				continue
+			}
+			if byGroup[gv.Group] == nil {
+				byGroup[gv.Group] = map[string]bool{}
+			}
+			byGroup[gv.Group][r.Name] = true
+		}
+	}
+	var rules []rbacv1.PolicyRule
+	for _, g := range slices.Sorted(maps.Keys(byGroup)) {
+		rules = append(rules, rbacv1.PolicyRule{
+			APIGroups: []string{g},
+			Resources: slices.Sorted(maps.Keys(byGroup[g])),
+			Verbs:     []string{"get", "list", "watch"},
+		})
+	}
+	roles := c.RbacV1().ClusterRoles()
+	role, err := roles.Get(ctx, ReadOnlyRole, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		role = &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: ReadOnlyRole}, Rules: rules}
+		_, err = roles.Create(ctx, role, metav1.CreateOptions{})
+	case err == nil:
+		role.Rules = rules
+		_, err = roles.Update(ctx, role, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", ReadOnlyRole, err)
 	}
 	return nil
 }
