@@ -93,6 +93,38 @@ func TestPinRules(t *testing.T) {
 	}
 }
 
+func TestUntrustedInputs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		expr string
+		want []string
+	}{
+		{"github.event.issue.title", []string{"github.event.issue.title"}},
+		{"github['event']['pull_request']['body']", []string{"github.event.pull_request.body"}},
+		{"github.event.commits[0].author.email", []string{"github.event.commits.*.author.email"}},
+		{"join(github.event.commits.*.message, ' ')", []string{"github.event.commits.*.message"}},
+		{"github.head_ref || 'main'", []string{"github.head_ref"}},
+		{"contains(github.event.issue.title, 'bug')", nil},
+		{"github.event.issue.number", nil},
+		{"github.sha", nil},
+		{"inputs.name", nil},
+	}
+	for _, tt := range tests {
+		src := "on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ " + tt.expr + " }}\"\n"
+		f := workflow.ParseWorkflow([]byte(src))
+		if len(f.Jobs) != 1 || len(f.Jobs[0].Steps) != 1 || f.Jobs[0].Steps[0].Run == nil || len(f.Jobs[0].Steps[0].Run.Exprs) != 1 {
+			t.Fatalf("%s: no expression read: %+v", tt.expr, f)
+		}
+		e := f.Jobs[0].Steps[0].Run.Exprs[0]
+		if !reflect.DeepEqual(e.Untrusted, tt.want) {
+			t.Errorf("%s: untrusted %v, want %v", tt.expr, e.Untrusted, tt.want)
+		}
+		if e.Pos != (workflow.Pos{Line: 6, Column: 20}) {
+			t.Errorf("%s: at %+v, want 6:20", tt.expr, e.Pos)
+		}
+	}
+}
+
 // TestCacheReuse scans twice with one cache: the second scan parses
 // nothing and yields the same facts, so the same findings.
 func TestCacheReuse(t *testing.T) {
