@@ -53,6 +53,9 @@ func Run(t *testing.T, open Opener) {
 		{"AuditTamperTruncate", testAuditTamperTruncate},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"ConcurrentOutcomes", testConcurrentOutcomes},
+		{"Reviews", testReviews},
+		{"Outbox", testOutbox},
+		{"Leases", testLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
