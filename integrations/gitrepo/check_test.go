@@ -208,12 +208,12 @@ func TestInlineSuppression(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	scantest.WriteFiles(t, dir, map[string]string{
-		"Dockerfile": "# rampart:ignore DOCKER-LATEST base image tracked by Renovate\n" +
+		"Dockerfile": ig("# @ignore DOCKER-LATEST base image tracked by Renovate\n" +
 			"FROM alpine\n" +
-			"# rampart:ignore DOCKER-ROOT-USER\n" +
-			"USER root\n",
-		"main.tf": "resource \"github_repository\" \"x\" {\n  visibility = \"public\" # rampart:ignore TF-GITHUB-PUBLIC-REPO open source\n}\n" +
-			"# rampart:ignore TF-NOPE typo\n",
+			"# @ignore DOCKER-ROOT-USER\n" +
+			"USER root\n"),
+		"main.tf": ig("resource \"github_repository\" \"x\" {\n  visibility = \"public\" # @ignore TF-GITHUB-PUBLIC-REPO open source\n}\n" +
+			"# @ignore TF-NOPE typo\n"),
 	})
 	rep, err := gitrepo.CheckDir(context.Background(), dir, gitrepo.CheckOptions{NoCache: true, Getenv: func(string) string { return "" }})
 	if err != nil {

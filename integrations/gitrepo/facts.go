@@ -25,7 +25,7 @@ type Facts struct {
 	Scanners map[string]any `json:"scanners"`
 	// ScanErrors says, by scanner name, why a scanner could not tell.
 	ScanErrors map[string]string `json:"scanErrors,omitempty"`
-	// Suppressions are the rampart:ignore comments found.
+	// Suppressions are the inline suppression comments found.
 	Suppressions []Suppression `json:"suppressions,omitempty"`
 }
 

@@ -26,28 +26,28 @@ type Suppression struct {
 }
 
 var (
-	// A directive counts inside a comment only: some comment opener
-	// before it on its line, so prose that mentions the syntax is not one.
-	commentOpener = regexp.MustCompile(`(#|//|/\*|<!--|--|;|\{\{-?\s*/\*)`)
+	// A directive starts a comment, as //nolint and # noqa do: a comment
+	// opener, then the marker. Prose that mentions the syntax, in a
+	// comment or not, is not a directive.
+	directive     = regexp.MustCompile(`(?:#|//|/\*|<!--|--|;|\{\{-?\s*/\*)\s*` + Directive + `(?:[ \t]|$)`)
 	checkID       = regexp.MustCompile(`^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$`)
 	commentCloser = strings.NewReplacer("*/}}", "", "*/ }}", "", "*/-}}", "", "*/ -}}", "", "*/", "", "-->", "")
 )
 
-// ParseSuppressions finds the rampart:ignore comments of one file.
+// ParseSuppressions finds the rampart:ignore comments of one file. Binary
+// files hold none.
 func ParseSuppressions(path string, content []byte) []Suppression {
-	if !bytes.Contains(content, []byte(Directive)) {
+	if !bytes.Contains(content, []byte(Directive)) || bytes.IndexByte(content[:min(len(content), 8000)], 0) >= 0 {
 		return nil
 	}
 	var out []Suppression
 	for i, line := range strings.Split(string(content), "\n") {
-		at := strings.Index(line, Directive)
-		if at < 0 || !commentOpener.MatchString(line[:at]) {
+		loc := directive.FindStringIndex(line)
+		if loc == nil {
 			continue
 		}
-		rest := line[at+len(Directive):]
-		if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
-			continue // rampart:ignored, rampart:ignore-foo: another word
-		}
+		rest := line[loc[0]:]
+		rest = rest[strings.Index(rest, Directive)+len(Directive):]
 		fields := strings.Fields(commentCloser.Replace(rest))
 		s := Suppression{Path: path, Line: i + 1}
 		if len(fields) > 0 {
@@ -90,9 +90,10 @@ var SuppressionCheck = &rampart.Check{
 	Severity: rampart.SeverityLow,
 	Kind:     Kind,
 	Controls: []string{"SC-07", "SC-04"},
-	Remediation: "Write the suppression as `# rampart:ignore CHECK-ID why this is acceptable` on the finding's " +
-		"line or the line above; for accepted risks that need an approver and an expiry, use an exception.",
-	Doc: "Reads every `rampart:ignore` comment of the repository. One without a reason, without a check id, " +
+	Remediation: "Write the suppression as a comment that starts with the marker " + Directive + ", then the " +
+		"check id, then why the finding is acceptable, on the finding's line or the line above; for accepted " +
+		"risks that need an approver and an expiry, use an exception.",
+	Doc: "Reads every " + Directive + " comment of the repository. One without a reason, without a check id, " +
 		"or naming a check that does not exist suppresses nothing: it is reported here so that a finding " +
 		"is never silenced without an explanation a reviewer can read.",
 	Run: rampart.Typed(func(_ context.Context, f *Facts) rampart.Evaluation {

@@ -41,6 +41,9 @@ func Walk(ctx context.Context, root string, visit Visit) (*scan.Tree, error) {
 	}
 	var paths []string
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p != root {
+			return nil // removed while walking
+		}
 		if err != nil {
 			return err
 		}
@@ -70,8 +73,15 @@ func Walk(ctx context.Context, root string, visit Visit) (*scan.Tree, error) {
 	}
 	slices.Sort(paths)
 	files := make([]scan.File, len(paths))
+	gone := make([]bool, len(paths))
 	err = scan.ForEach(ctx, len(paths), func(i int) error {
 		b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(paths[i])))
+		if errors.Is(err, fs.ErrNotExist) {
+			// Removed since it was listed (a build's temporary file): it
+			// is not part of the tree any more.
+			gone[i] = true
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("read %s: %w", paths[i], err)
 		}
@@ -85,7 +95,13 @@ func Walk(ctx context.Context, root string, visit Visit) (*scan.Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &scan.Tree{Root: root, Files: files, Read: Reader(root)}, nil
+	kept := files[:0]
+	for i, f := range files {
+		if !gone[i] {
+			kept = append(kept, f)
+		}
+	}
+	return &scan.Tree{Root: root, Files: kept, Read: Reader(root)}, nil
 }
 
 // Reader returns a scan.Tree Read function over the files under root that
