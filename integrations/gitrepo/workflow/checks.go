@@ -398,7 +398,7 @@ func runScriptInjection(_ context.Context, f *Facts) rampart.Evaluation {
 		for _, l := range file.stepLists() {
 			for _, s := range l.steps {
 				var exprs []Expr
-				what := "run"
+				what := "run: script"
 				if s.Run != nil {
 					exprs = s.Run.Exprs
 				}
