@@ -127,8 +127,10 @@ func (c *Collector) credentials(spec *Spec, cacheRoot string) (env []string, cle
 		if known == "" {
 			known, strict = filepath.Join(cacheRoot, "known_hosts"), "accept-new"
 		}
-		args := []string{shellQuote(ssh), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=" + strict,
-			"-o", "UserKnownHostsFile=" + shellQuote(known)}
+		args := []string{
+			shellQuote(ssh), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=" + strict,
+			"-o", "UserKnownHostsFile=" + shellQuote(known),
+		}
 		if spec.SSHKey != "" {
 			keyFile, done, err := c.keyFile(spec, readFile)
 			if err != nil {

@@ -82,7 +82,7 @@ func suppress(f *Facts, check string, findings []rampart.Finding) []rampart.Find
 	return out
 }
 
-// SuppressionCheck: every suppression names a check and says why.
+// SuppressionCheck checks that every suppression names a check and says why.
 var SuppressionCheck = &rampart.Check{
 	ID:       "RAMPART-SUPPRESSION",
 	Version:  1,

@@ -18,18 +18,30 @@ func TestParseSuppressions(t *testing.T) {
 		name, content string
 		want          []gitrepo.Suppression
 	}{
-		{"hash", "# @ignore DOCKER-LATEST pinned by renovate\nFROM x\n",
-			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "DOCKER-LATEST", Reason: "pinned by renovate"}}},
-		{"trailing slashes", "x = 1 // @ignore TF-LITERAL-SECRET test fixture\n",
-			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "TF-LITERAL-SECRET", Reason: "test fixture"}}},
-		{"block comment", "/* @ignore K8S-PROBES batch job */\n",
-			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "K8S-PROBES", Reason: "batch job"}}},
-		{"html", "<!-- @ignore SECRET-WORKTREE example key -->\n",
-			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "SECRET-WORKTREE", Reason: "example key"}}},
-		{"helm template", "{{/* @ignore K8S-SA-TOKEN needs the API */}}\n",
-			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "K8S-SA-TOKEN", Reason: "needs the API"}}},
-		{"no reason", "\n\n  # @ignore DOCKER-ROOT-USER\n",
-			[]gitrepo.Suppression{{Path: "f", Line: 3, Check: "DOCKER-ROOT-USER"}}},
+		{
+			"hash", "# @ignore DOCKER-LATEST pinned by renovate\nFROM x\n",
+			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "DOCKER-LATEST", Reason: "pinned by renovate"}},
+		},
+		{
+			"trailing slashes", "x = 1 // @ignore TF-LITERAL-SECRET test fixture\n",
+			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "TF-LITERAL-SECRET", Reason: "test fixture"}},
+		},
+		{
+			"block comment", "/* @ignore K8S-PROBES batch job */\n",
+			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "K8S-PROBES", Reason: "batch job"}},
+		},
+		{
+			"html", "<!-- @ignore SECRET-WORKTREE example key -->\n",
+			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "SECRET-WORKTREE", Reason: "example key"}},
+		},
+		{
+			"helm template", "{{/* @ignore K8S-SA-TOKEN needs the API */}}\n",
+			[]gitrepo.Suppression{{Path: "f", Line: 1, Check: "K8S-SA-TOKEN", Reason: "needs the API"}},
+		},
+		{
+			"no reason", "\n\n  # @ignore DOCKER-ROOT-USER\n",
+			[]gitrepo.Suppression{{Path: "f", Line: 3, Check: "DOCKER-ROOT-USER"}},
+		},
 		{"no check", "# @ignore\n", []gitrepo.Suppression{{Path: "f", Line: 1}}},
 		{"prose", "Write @ignore CHECK-ID reason in a comment.\n", nil},
 		{"prose in a comment", "// Suppressions are the @ignore comments found.\n", nil},

@@ -91,7 +91,7 @@ func IsRoot(user string) bool {
 	return u == "" || u == "root" || u == "0"
 }
 
-// RootUser: the final stage runs as a non-root user.
+// RootUser checks that the final stage runs as a non-root user.
 var RootUser = check(rampart.Check{
 	ID:       "DOCKER-ROOT-USER",
 	Title:    "Image runs as a non-root user",
@@ -118,7 +118,7 @@ var RootUser = check(rampart.Check{
 	return nil
 })
 
-// MultiStage: images are built in several stages.
+// MultiStage checks that images are built in several stages.
 var MultiStage = check(rampart.Check{
 	ID:       "DOCKER-MULTI-STAGE",
 	Title:    "Image is built in several stages",
@@ -149,7 +149,7 @@ func AllowedBase(name string, allowed []string) bool {
 	return false
 }
 
-// BaseImage: what ships is built on an allowed base.
+// BaseImage checks that what ships is built on an allowed base.
 var BaseImage = check(rampart.Check{
 	ID:       "DOCKER-BASE-IMAGE",
 	Title:    "Final image built on an allowed base",
@@ -175,7 +175,7 @@ var BaseImage = check(rampart.Check{
 	return nil
 })
 
-// Digest: every external base image is pinned by digest.
+// Digest checks that every external base image is pinned by digest.
 var Digest = check(rampart.Check{
 	ID:       "DOCKER-DIGEST",
 	Title:    "Base images pinned by digest",
@@ -201,7 +201,7 @@ var Digest = check(rampart.Check{
 	return out
 })
 
-// Latest: no base image floats on latest.
+// Latest checks that no base image floats on latest.
 var Latest = check(rampart.Check{
 	ID:          "DOCKER-LATEST",
 	Title:       "No base image on the latest tag",
@@ -224,7 +224,7 @@ var Latest = check(rampart.Check{
 	return out
 })
 
-// AddRemote: ADD fetches nothing from the network.
+// AddRemote checks that ADD fetches nothing from the network.
 var AddRemote = check(rampart.Check{
 	ID:       "DOCKER-ADD-REMOTE",
 	Title:    "No ADD of remote URLs",
@@ -244,7 +244,7 @@ var AddRemote = check(rampart.Check{
 	return out
 })
 
-// SecretEnv: no secrets written into ENV or ARG.
+// SecretEnv checks that no secrets are written into ENV or ARG.
 var SecretEnv = check(rampart.Check{
 	ID:       "DOCKER-SECRET-ENV",
 	Title:    "No secrets in ENV or ARG",
@@ -265,7 +265,7 @@ var SecretEnv = check(rampart.Check{
 	return out
 })
 
-// CurlPipe: nothing downloaded is run unverified.
+// CurlPipe checks that nothing downloaded is run unverified.
 var CurlPipe = check(rampart.Check{
 	ID:       "DOCKER-CURL-PIPE",
 	Title:    "No download piped into a shell",
@@ -286,7 +286,7 @@ var CurlPipe = check(rampart.Check{
 	return out
 })
 
-// Healthcheck: the image declares how to tell it is healthy.
+// Healthcheck checks that the image declares how to tell it is healthy.
 var Healthcheck = check(rampart.Check{
 	ID:       "DOCKER-HEALTHCHECK",
 	Title:    "Image declares a HEALTHCHECK",
@@ -308,7 +308,7 @@ var Healthcheck = check(rampart.Check{
 	return nil
 })
 
-// Parse: every Dockerfile parses.
+// Parse checks that every Dockerfile parses.
 var Parse = check(rampart.Check{
 	ID:          "DOCKER-PARSE",
 	Title:       "Dockerfile parses",

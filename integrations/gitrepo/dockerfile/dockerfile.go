@@ -304,7 +304,7 @@ func dropMeta(vars []Variable, meta []instructions.ArgCommand) []Variable {
 	}
 	out := vars[:0]
 	for _, v := range vars {
-		if !(v.Instruction == "ARG" && metaLines[v.Line]) {
+		if v.Instruction != "ARG" || !metaLines[v.Line] {
 			out = append(out, v)
 		}
 	}

@@ -44,9 +44,15 @@ func TestSecretName(t *testing.T) {
 		name string
 		want bool
 	}{
-		{"DB_PASSWORD", true}, {"GITHUB_TOKEN", true}, {"API_KEY", true}, {"apikey", true},
-		{"AWS_SECRET_ACCESS_KEY", true}, {"SECRET_FILE", false}, {"TOKEN_PATH", false},
-		{"LOG_LEVEL", false}, {"PASSWD", true},
+		{"DB_PASSWORD", true},
+		{"GITHUB_TOKEN", true},
+		{"API_KEY", true},
+		{"apikey", true},
+		{"AWS_SECRET_ACCESS_KEY", true},
+		{"SECRET_FILE", false},
+		{"TOKEN_PATH", false},
+		{"LOG_LEVEL", false},
+		{"PASSWD", true},
 	} {
 		if got := dockerfile.SecretName(tc.name); got != tc.want {
 			t.Errorf("SecretName(%q) = %v, want %v", tc.name, got, tc.want)
@@ -61,8 +67,12 @@ func TestAllowedBase(t *testing.T) {
 		name string
 		want bool
 	}{
-		{"alpine", true}, {"scratch", true}, {"gcr.io/distroless/static", true},
-		{"alpine-evil", false}, {"ubuntu", false}, {"gcr.io/distroless-fake/x", false},
+		{"alpine", true},
+		{"scratch", true},
+		{"gcr.io/distroless/static", true},
+		{"alpine-evil", false},
+		{"ubuntu", false},
+		{"gcr.io/distroless-fake/x", false},
 	} {
 		if got := dockerfile.AllowedBase(tc.name, allowed); got != tc.want {
 			t.Errorf("AllowedBase(%q) = %v, want %v", tc.name, got, tc.want)

@@ -23,7 +23,7 @@ func fail(p string, ln int, item, msg string, args ...any) rampart.Evaluation {
 	return rampart.Failed(rampart.Finding{Item: item, Message: fmt.Sprintf(msg, args...), Location: rampart.Location{Path: p, Line: ln}})
 }
 
-// CodeOwnersCheck: someone owns every change.
+// CodeOwnersCheck checks that someone owns every change.
 var CodeOwnersCheck = newCheck(rampart.Check{
 	ID:       "REPO-CODEOWNERS",
 	Title:    "CODEOWNERS covers the repository root",
@@ -47,7 +47,7 @@ var CodeOwnersCheck = newCheck(rampart.Check{
 	return rampart.Pass(fmt.Sprintf("%s: root owned by %s", co.Path, strings.Join(co.RootOwners, " ")))
 })
 
-// SecurityPolicy: the repository says how to report a vulnerability.
+// SecurityPolicy checks that the repository says how to report a vulnerability.
 var SecurityPolicy = newCheck(rampart.Check{
 	ID:          "REPO-SECURITY-POLICY",
 	Title:       "Security policy (SECURITY.md) present",
@@ -62,7 +62,7 @@ var SecurityPolicy = newCheck(rampart.Check{
 	return rampart.Pass(f.SecurityPolicy)
 })
 
-// PreCommitPresent: the repository configures pre-commit hooks.
+// PreCommitPresent checks that the repository configures pre-commit hooks.
 var PreCommitPresent = newCheck(rampart.Check{
 	ID:       "REPO-PRE-COMMIT",
 	Title:    "Pre-commit hooks configured",
@@ -104,7 +104,7 @@ func hookCheck(c rampart.Check, want func(Hook) bool, what string) *rampart.Chec
 	})
 }
 
-// PreCommitSecrets: a secret scanner runs before each commit.
+// PreCommitSecrets checks that a secret scanner runs before each commit.
 var PreCommitSecrets = hookCheck(rampart.Check{
 	ID:       "REPO-PRE-COMMIT-SECRETS",
 	Title:    "Pre-commit hooks scan for secrets",
@@ -116,7 +116,7 @@ var PreCommitSecrets = hookCheck(rampart.Check{
 		"detect-secrets, ggshield or rampart (which runs gitleaks' rules).",
 }, func(h Hook) bool { return h.SecretScanner }, "secret scanner")
 
-// PreCommitLint: at least one linter runs before each commit.
+// PreCommitLint checks that at least one linter runs before each commit.
 var PreCommitLint = hookCheck(rampart.Check{
 	ID:       "REPO-PRE-COMMIT-LINT",
 	Title:    "Pre-commit hooks run a linter",
@@ -129,7 +129,7 @@ var PreCommitLint = hookCheck(rampart.Check{
 		"check-yaml, check-json, rampart…). Formatters alone do not count.",
 }, func(h Hook) bool { return h.Linter }, "linter")
 
-// DependencyUpdates: dependencies are updated by a bot.
+// DependencyUpdates checks that dependencies are updated by a bot.
 var DependencyUpdates = newCheck(rampart.Check{
 	ID:          "REPO-DEPENDENCY-UPDATES",
 	Title:       "Automated dependency updates configured",
@@ -145,7 +145,7 @@ var DependencyUpdates = newCheck(rampart.Check{
 	return rampart.Pass(strings.Join(f.DependencyUpdates, ", "))
 })
 
-// SignedCommits: recent commits are signed (and verified).
+// SignedCommits checks that recent commits are signed (and verified).
 var SignedCommits = newCheck(rampart.Check{
 	ID:       "REPO-SIGNED-COMMITS",
 	Title:    "Recent commits are signed",

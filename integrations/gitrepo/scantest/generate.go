@@ -2,6 +2,7 @@ package scantest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,11 +27,11 @@ func Generate(dir string, e Estate) (int, error) {
 	n := 0
 	write := func(name, content string) error {
 		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 			return err
 		}
 		n++
-		return os.WriteFile(p, []byte(content), 0o644)
+		return os.WriteFile(p, []byte(content), 0o600)
 	}
 	for i := range e.Manifests {
 		if err := write(fmt.Sprintf("k8s/app%03d/deploy%d.yaml", i/100, i), manifest(i)); err != nil {
@@ -191,11 +192,11 @@ ENTRYPOINT ["/svc"]
 // adds a line shaped like a leaked token, so that the secret scanner has
 // work; the token is generated, not a real credential.
 func GenerateHistory(dir string, commits int) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
 	if out, err := gitCmd(dir, nil, "init", "-q", "-b", "main"); err != nil {
-		return fmt.Errorf("git init: %v: %s", err, out)
+		return fmt.Errorf("git init: %w: %s", err, out)
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -205,7 +206,7 @@ func GenerateHistory(dir string, commits int) error {
 	go func() {
 		out, err := gitCmd(dir, r, "fast-import", "--quiet")
 		if err != nil {
-			err = fmt.Errorf("git fast-import: %v: %s", err, out)
+			err = fmt.Errorf("git fast-import: %w: %s", err, out)
 		}
 		done <- err
 	}()
@@ -233,13 +234,13 @@ func GenerateHistory(dir string, commits int) error {
 		return err
 	}
 	if out, err := gitCmd(dir, nil, "checkout", "-q", "-f", "main"); err != nil {
-		return fmt.Errorf("git checkout: %v: %s", err, out)
+		return fmt.Errorf("git checkout: %w: %s", err, out)
 	}
 	return nil
 }
 
 func gitCmd(dir string, stdin *os.File, args ...string) ([]byte, error) {
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd := exec.CommandContext(context.Background(), "git", append([]string{"-C", dir}, args...)...)
 	cmd.Env = GitEnv()
 	if stdin != nil {
 		cmd.Stdin = stdin

@@ -22,8 +22,8 @@ import (
 	"github.com/rampart-dev/rampart/integrations/gitrepo/tree"
 )
 
-// OptionsFile, inside a case folder, holds the case's scan.Options as JSON.
-// It is not part of the scanned tree.
+// OptionsFile is the file, inside a case folder, holding the case's
+// scan.Options as JSON. It is not part of the scanned tree.
 const OptionsFile = "options.json"
 
 // Tree walks dir into a scan.Tree with the options in dir/options.json, if
@@ -189,7 +189,7 @@ func Run(t *testing.T, s scan.Scanner, testdata string, update bool, elsewhere .
 				got := Format(evals)
 				golden := dir + ".golden"
 				if update {
-					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					if err := os.WriteFile(golden, []byte(got), 0o600); err != nil {
 						t.Fatal(err)
 					}
 					return

@@ -32,7 +32,7 @@ func findings(leaks []Leak) []rampart.Finding {
 	return out
 }
 
-// Worktree: no secret in the files as they are.
+// Worktree checks that no secret is in the files as they are.
 var Worktree = &rampart.Check{
 	ID:       "SECRET-WORKTREE",
 	Version:  1,
@@ -56,7 +56,7 @@ var Worktree = &rampart.Check{
 	}),
 }
 
-// HistoryLeaks: no secret in the branch's recent history.
+// HistoryLeaks checks that no secret is in the branch's recent history.
 var HistoryLeaks = &rampart.Check{
 	ID:       "SECRET-HISTORY",
 	Version:  1,

@@ -145,6 +145,7 @@ func (Scanner) Name() string { return Name }
 // hunk), as gitleaks' own sources count, so that fingerprints match the
 // gitleaks CLI's and its .gitleaksignore entries apply.
 func DetectContent(ctx context.Context, d *detect.Detector, path, commit string, startLine int, content string) []Leak {
+	//nolint:staticcheck // v8's DetectContext takes only the deprecated detect.Fragment.
 	found := d.DetectContext(ctx, detect.Fragment{Raw: content, FilePath: path, CommitSHA: commit, StartLine: startLine})
 	out := make([]Leak, 0, len(found))
 	for i := range found {

@@ -99,7 +99,7 @@ func PinnedVersion(constraint string) (string, bool) {
 	return m[2], true
 }
 
-// RequiredVersion: root modules pin the CLI version.
+// RequiredVersion checks that root modules pin the CLI version.
 var RequiredVersion = newCheck(rampart.Check{
 	ID:       "TF-REQUIRED-VERSION",
 	Title:    "Terraform version pinned",
@@ -150,7 +150,7 @@ func hasModules(f *Facts) bool { return len(f.Modules) > 0 }
 // builtinProviders need no declaration.
 var builtinProviders = map[string]bool{"terraform": true}
 
-// ProviderVersion: every provider a module uses has a version constraint.
+// ProviderVersion checks that every provider a module uses has a version constraint.
 var ProviderVersion = newCheck(rampart.Check{
 	ID:       "TF-PROVIDER-VERSION",
 	Title:    "Providers pinned with version constraints",
@@ -222,7 +222,7 @@ func usesProviders(m *Module) bool {
 	return false
 }
 
-// LockFilePresent: root modules commit their dependency lock file.
+// LockFilePresent checks that root modules commit their dependency lock file.
 var LockFilePresent = newCheck(rampart.Check{
 	ID:       "TF-LOCK-FILE",
 	Title:    "Dependency lock file committed",
@@ -280,7 +280,7 @@ func ModulePinning(source, ver string) string {
 	return fmt.Sprintf("ref %q is neither a version tag nor a full commit", m[1])
 }
 
-// ModulePinned: module sources name a release or a commit.
+// ModulePinned checks that module sources name a release or a commit.
 var ModulePinned = newCheck(rampart.Check{
 	ID:       "TF-MODULE-PINNED",
 	Title:    "Module sources pinned to a tag or commit",
@@ -306,7 +306,7 @@ var ModulePinned = newCheck(rampart.Check{
 	return out
 }, hasModules)
 
-// LiteralSecret: no secret written into configuration or variable files.
+// LiteralSecret checks that no secret is written into configuration or variable files.
 var LiteralSecret = newCheck(rampart.Check{
 	ID:       "TF-LITERAL-SECRET",
 	Title:    "No literal secrets in Terraform",
@@ -338,7 +338,7 @@ var LiteralSecret = newCheck(rampart.Check{
 	return out
 }, nil)
 
-// Parse: every file parses.
+// Parse checks that every file parses.
 var Parse = newCheck(rampart.Check{
 	ID:          "TF-PARSE",
 	Title:       "Terraform files parse",

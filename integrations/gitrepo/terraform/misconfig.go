@@ -68,7 +68,7 @@ var tfMisconfig = []string{"TF-01"}
 
 func controls(ids ...string) []string { return append(slices.Clone(tfMisconfig), ids...) }
 
-// GitHubPublicRepo: repositories managed in Terraform are not public.
+// GitHubPublicRepo checks that repositories managed in Terraform are not public.
 var GitHubPublicRepo = newCheck(rampart.Check{
 	ID:       "TF-GITHUB-PUBLIC-REPO",
 	Title:    "GitHub repositories are not public",
@@ -94,7 +94,7 @@ var GitHubPublicRepo = newCheck(rampart.Check{
 	return out
 }, hasResource(is("github_repository")))
 
-// GitHubVulnerabilityAlerts: Dependabot alerts are on.
+// GitHubVulnerabilityAlerts checks that Dependabot alerts are on.
 var GitHubVulnerabilityAlerts = newCheck(rampart.Check{
 	ID:          "TF-GITHUB-VULN-ALERTS",
 	Title:       "GitHub vulnerability alerts enabled",
@@ -119,7 +119,7 @@ var GitHubVulnerabilityAlerts = newCheck(rampart.Check{
 
 var branchProtection = is("github_branch_protection", "github_branch_protection_v3")
 
-// GitHubReviews: protected branches require reviews.
+// GitHubReviews checks that protected branches require reviews.
 var GitHubReviews = newCheck(rampart.Check{
 	ID:       "TF-GITHUB-REVIEWS",
 	Title:    "Branch protection requires pull request reviews",
@@ -188,7 +188,7 @@ func zoneCheck(c rampart.Check, setting string, ok func(v string) bool, want str
 	}, hasResource(zoneSettings))
 }
 
-// CloudflareSSL: full (strict) TLS to the origin.
+// CloudflareSSL checks for full (strict) TLS to the origin.
 var CloudflareSSL = zoneCheck(rampart.Check{
 	ID:          "TF-CLOUDFLARE-SSL",
 	Title:       "Cloudflare SSL mode is strict",
@@ -200,7 +200,7 @@ var CloudflareSSL = zoneCheck(rampart.Check{
 		"zone settings override that does not set it does not enforce it.",
 }, "ssl", func(v string) bool { return v == "strict" }, `"strict"`)
 
-// CloudflareTLS: TLS 1.2 at least.
+// CloudflareTLS checks for TLS 1.2 at least.
 var CloudflareTLS = zoneCheck(rampart.Check{
 	ID:          "TF-CLOUDFLARE-TLS",
 	Title:       "Cloudflare minimum TLS version is 1.2 or higher",
@@ -210,7 +210,7 @@ var CloudflareTLS = zoneCheck(rampart.Check{
 	Doc:         "Reads min_tls_version in cloudflare_zone_settings_override and cloudflare_zone_setting: 1.0 and 1.1 are deprecated protocols.",
 }, "min_tls_version", func(v string) bool { return v == "1.2" || v == "1.3" }, `"1.2" or "1.3"`)
 
-// CloudflareHTTPS: HTTP is redirected.
+// CloudflareHTTPS checks that HTTP is redirected.
 var CloudflareHTTPS = zoneCheck(rampart.Check{
 	ID:          "TF-CLOUDFLARE-HTTPS",
 	Title:       "Cloudflare Always Use HTTPS is on",
@@ -220,7 +220,7 @@ var CloudflareHTTPS = zoneCheck(rampart.Check{
 	Doc:         "Reads always_use_https in cloudflare_zone_settings_override and cloudflare_zone_setting: off serves plain HTTP.",
 }, "always_use_https", func(v string) bool { return v == "on" }, `"on"`)
 
-// CloudflareWAF: the managed firewall is on.
+// CloudflareWAF checks that the managed firewall is on.
 var CloudflareWAF = zoneCheck(rampart.Check{
 	ID:          "TF-CLOUDFLARE-WAF",
 	Title:       "Cloudflare WAF is on",
@@ -263,7 +263,7 @@ func configs(f *Facts) [][]*Module {
 	return out
 }
 
-// VaultAudit: a configuration managing Vault enables an audit device.
+// VaultAudit checks that a configuration managing Vault enables an audit device.
 var VaultAudit = newCheck(rampart.Check{
 	ID:       "TF-VAULT-AUDIT",
 	Title:    "Vault configuration enables an audit device",
@@ -319,7 +319,7 @@ var VaultAudit = newCheck(rampart.Check{
 
 var privilegedWorkload = privilegedType
 
-// Privileged: Kubernetes workloads and Helm releases are not privileged.
+// Privileged checks that Kubernetes workloads and Helm releases are not privileged.
 var Privileged = newCheck(rampart.Check{
 	ID:       "TF-PRIVILEGED",
 	Title:    "No privileged containers in Kubernetes or Helm resources",
@@ -342,7 +342,7 @@ var Privileged = newCheck(rampart.Check{
 
 var proxmoxVM = is("proxmox_virtual_environment_vm", "proxmox_vm_qemu")
 
-// ProxmoxBackup: VMs are included in backups.
+// ProxmoxBackup checks that VMs are included in backups.
 var ProxmoxBackup = newCheck(rampart.Check{
 	ID:       "TF-PROXMOX-BACKUP",
 	Title:    "Proxmox VMs are backed up",
@@ -383,7 +383,7 @@ var ProxmoxBackup = newCheck(rampart.Check{
 	return out
 }, hasResource(proxmoxVM))
 
-// ProxmoxFirewall: VM interfaces use the Proxmox firewall.
+// ProxmoxFirewall checks that VM interfaces use the Proxmox firewall.
 var ProxmoxFirewall = newCheck(rampart.Check{
 	ID:       "TF-PROXMOX-FIREWALL",
 	Title:    "Proxmox VM network interfaces have the firewall on",

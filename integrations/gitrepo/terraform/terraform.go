@@ -497,7 +497,7 @@ func exprOf(b *hclsyntax.Body, name string) hclsyntax.Expression {
 // (yamlencode({...})).
 func privilegedValues(e hclsyntax.Expression) []int {
 	var lines []int
-	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+	_ = hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
 		switch n := n.(type) {
 		case *hclsyntax.TemplateExpr:
 			if s, ok := literalString(n); ok && len(n.Parts) > 0 {

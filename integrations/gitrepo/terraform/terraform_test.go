@@ -21,8 +21,13 @@ func TestPinnedVersion(t *testing.T) {
 		want string
 		ok   bool
 	}{
-		{"1.5.7", "1.5.7", true}, {"= 1.5.7", "1.5.7", true}, {"~> 1.5.7", "1.5.7", true},
-		{"~> 1.5", "", false}, {">= 1.5.7", "", false}, {">= 1.5, < 2", "", false}, {"", "", false},
+		{"1.5.7", "1.5.7", true},
+		{"= 1.5.7", "1.5.7", true},
+		{"~> 1.5.7", "1.5.7", true},
+		{"~> 1.5", "", false},
+		{">= 1.5.7", "", false},
+		{">= 1.5, < 2", "", false},
+		{"", "", false},
 	} {
 		got, ok := terraform.PinnedVersion(tc.in)
 		if got != tc.want || ok != tc.ok {
