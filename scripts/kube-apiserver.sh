@@ -48,7 +48,9 @@ install_etcd() {
 }
 
 build_apiserver() {
-	if [[ -x "$bin" ]]; then
+	# A cached binary counts only if it reports the version we want (an
+	# unstamped build reports v0.0.0-master and fails version checks).
+	if [[ -x "$bin" ]] && "$bin" --version 2>/dev/null | grep -qx "Kubernetes $KUBE_VERSION"; then
 		log "cached: $bin"
 		return
 	fi
@@ -99,10 +101,21 @@ build_apiserver() {
 	fi
 	log "building kube-apiserver $KUBE_VERSION (cold: several minutes on 2 cores)"
 	local start=$SECONDS
+	# The version stamp Kubernetes' own build (hack/lib/version.sh) sets;
+	# without it /version answers v0.0.0-master.
+	local major minor rest ldflags="-s -w"
+	major="${KUBE_VERSION#v}"
+	major="${major%%.*}"
+	rest="${KUBE_VERSION#v"$major".}"
+	minor="${rest%%.*}"
+	for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+		ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+		ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+	done
 	(
 		cd "$src"
 		GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" \
-			go build -trimpath -ldflags '-s -w' -o "$bin.tmp" ./cmd/kube-apiserver
+			go build -trimpath -ldflags "$ldflags" -o "$bin.tmp" ./cmd/kube-apiserver
 	)
 	mv "$bin.tmp" "$bin"
 	log "built $bin in $((SECONDS - start))s"
