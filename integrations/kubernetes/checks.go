@@ -244,8 +244,10 @@ on when the node pulled it. Errors when pods could not be listed.`,
 					continue
 				}
 				if img.Digest == "" && (img.Tag == "" || img.Tag == "latest") {
-					findings = append(findings, rampart.Finding{Item: w.Ref() + ": " + c.Name,
-						Message: fmt.Sprintf("image %s is not pinned (no digest, tag %q)", c.Image, cmpOr(img.Tag, "latest"))})
+					findings = append(findings, rampart.Finding{
+						Item:    w.Ref() + ": " + c.Name,
+						Message: fmt.Sprintf("image %s is not pinned (no digest, tag %q)", c.Image, cmpOr(img.Tag, "latest")),
+					})
 				}
 			}
 		}
@@ -329,8 +331,10 @@ Errors when pods or service accounts could not be listed.`,
 				"serviceaccount": "the service account sets automountServiceAccountToken: true",
 				"default":        "neither the pod nor the service account sets automountServiceAccountToken",
 			}[w.AutomountFrom]
-			findings = append(findings, rampart.Finding{Item: w.Ref(),
-				Message: fmt.Sprintf("mounts the token of service account %s: %s", w.ServiceAccount, why)})
+			findings = append(findings, rampart.Finding{
+				Item:    w.Ref(),
+				Message: fmt.Sprintf("mounts the token of service account %s: %s", w.ServiceAccount, why),
+			})
 		}
 		return rampart.Verdict(findings, fmt.Sprintf("none of %s outside system namespaces mounts a service account token",
 			plural(len(ws), "workload", "workloads")))
@@ -423,8 +427,10 @@ when ClusterRoleBindings could not be listed.`,
 				if systemSubject(s) || slices.Contains(f.Policy.AllowedClusterAdmins, s.String()) {
 					continue
 				}
-				findings = append(findings, rampart.Finding{Item: b.Ref() + ": " + s.String(),
-					Message: fmt.Sprintf("%s is bound to cluster-admin by %s", s, b.Ref())})
+				findings = append(findings, rampart.Finding{
+					Item:    b.Ref() + ": " + s.String(),
+					Message: fmt.Sprintf("%s is bound to cluster-admin by %s", s, b.Ref()),
+				})
 			}
 		}
 		return rampart.Verdict(findings, fmt.Sprintf("%s of cluster-admin, all to system or allowed subjects", plural(grants, "grant", "grants")))
@@ -493,8 +499,10 @@ ClusterRoleBindings could not be listed.`,
 			n++
 			for _, s := range b.Subjects {
 				if s.Kind == "User" && !strings.HasPrefix(s.Name, "system:") {
-					findings = append(findings, rampart.Finding{Item: b.Ref() + ": " + s.String(),
-						Message: fmt.Sprintf("%s binds %s %s to user %s, not to a group", b.Ref(), b.RoleKind, b.RoleName, s.Name)})
+					findings = append(findings, rampart.Finding{
+						Item:    b.Ref() + ": " + s.String(),
+						Message: fmt.Sprintf("%s binds %s %s to user %s, not to a group", b.Ref(), b.RoleKind, b.RoleName, s.Name),
+					})
 				}
 			}
 		}
@@ -536,8 +544,10 @@ not installed or no policy enforces. Errors when a policy list failed.`,
 			}
 		}
 		if len(enforcing) == 0 {
-			return rampart.Failed(rampart.Finding{Item: "kyverno",
-				Message: fmt.Sprintf("none of %s is in Enforce: violations are only audited", plural(len(f.Kyverno.Policies), "Kyverno policy", "Kyverno policies"))})
+			return rampart.Failed(rampart.Finding{
+				Item:    "kyverno",
+				Message: fmt.Sprintf("none of %s is in Enforce: violations are only audited", plural(len(f.Kyverno.Policies), "Kyverno policy", "Kyverno policies")),
+			})
 		}
 		return rampart.Pass(fmt.Sprintf("%d of %s in Enforce: %s", len(enforcing),
 			plural(len(f.Kyverno.Policies), "policy", "policies"), strings.Join(enforcing, ", ")))
@@ -633,8 +643,10 @@ failed.`,
 			return rampart.Errored(err)
 		}
 		if len(f.ExternalSecrets.Installed) == 0 {
-			return rampart.Failed(rampart.Finding{Item: "external-secrets",
-				Message: "External Secrets Operator is not installed (externalsecrets.external-secrets.io is not served)"})
+			return rampart.Failed(rampart.Finding{
+				Item:    "external-secrets",
+				Message: "External Secrets Operator is not installed (externalsecrets.external-secrets.io is not served)",
+			})
 		}
 		return rampart.Verdict(notReady(f.ExternalSecrets.Objects),
 			fmt.Sprintf("%s Ready", plural(len(f.ExternalSecrets.Objects), "ExternalSecret", "ExternalSecrets")))
@@ -706,11 +718,15 @@ when cert-manager is not installed. Errors when the list failed.`,
 			left := o.NotAfter.Sub(f.CollectedAt)
 			switch {
 			case left <= 0:
-				findings = append(findings, rampart.Finding{Item: o.Ref(), Severity: severity(rampart.SeverityCritical),
-					Message: fmt.Sprintf("expired on %s", o.NotAfter.Format(time.DateOnly))})
+				findings = append(findings, rampart.Finding{
+					Item: o.Ref(), Severity: severity(rampart.SeverityCritical),
+					Message: fmt.Sprintf("expired on %s", o.NotAfter.Format(time.DateOnly)),
+				})
 			case left < window:
-				findings = append(findings, rampart.Finding{Item: o.Ref(),
-					Message: fmt.Sprintf("expires on %s, in %d days", o.NotAfter.Format(time.DateOnly), int(left.Hours()/24))})
+				findings = append(findings, rampart.Finding{
+					Item:    o.Ref(),
+					Message: fmt.Sprintf("expires on %s, in %d days", o.NotAfter.Format(time.DateOnly), int(left.Hours()/24)),
+				})
 			}
 		}
 		reason := fmt.Sprintf("%s valid for 30 days or more", plural(issued, "issued Certificate", "issued Certificates"))
@@ -919,8 +935,10 @@ server's version does not parse.`,
 			return rampart.Errored(fmt.Errorf("compare server version: %w", err))
 		}
 		if !ok {
-			return rampart.Failed(rampart.Finding{Item: "server version",
-				Message: fmt.Sprintf("%s (%s) is older than the minimum %s", f.Server.GitVersion, f.Server.Distribution, f.Policy.MinVersion)})
+			return rampart.Failed(rampart.Finding{
+				Item:    "server version",
+				Message: fmt.Sprintf("%s (%s) is older than the minimum %s", f.Server.GitVersion, f.Server.Distribution, f.Policy.MinVersion),
+			})
 		}
 		return rampart.Pass(fmt.Sprintf("%s (%s) is at least %s", f.Server.GitVersion, f.Server.Distribution, f.Policy.MinVersion))
 	}),

@@ -79,8 +79,10 @@ func TestOwner(t *testing.T) {
 		wantName string
 	}{
 		{"bare pod", metav1.ObjectMeta{Name: "debug"}, "Pod", "debug"},
-		{"deployment", metav1.ObjectMeta{Name: "web-7d4b9c8f5-x2k9p", OwnerReferences: ctrl("ReplicaSet", "web-7d4b9c8f5"),
-			Labels: map[string]string{"pod-template-hash": "7d4b9c8f5"}}, "Deployment", "web"},
+		{"deployment", metav1.ObjectMeta{
+			Name: "web-7d4b9c8f5-x2k9p", OwnerReferences: ctrl("ReplicaSet", "web-7d4b9c8f5"),
+			Labels: map[string]string{"pod-template-hash": "7d4b9c8f5"},
+		}, "Deployment", "web"},
 		{"replicaset without hash label", metav1.ObjectMeta{Name: "rs-abc", OwnerReferences: ctrl("ReplicaSet", "rs")}, "ReplicaSet", "rs"},
 		{"statefulset", metav1.ObjectMeta{Name: "db-0", OwnerReferences: ctrl("StatefulSet", "db")}, "StatefulSet", "db"},
 		{"daemonset", metav1.ObjectMeta{Name: "agent-x1", OwnerReferences: ctrl("DaemonSet", "agent")}, "DaemonSet", "agent"},
@@ -177,16 +179,25 @@ func TestDenies(t *testing.T) {
 	}{
 		{"deny all", networkingv1.NetworkPolicySpec{PolicyTypes: both}, true, true},
 		{"ingress only by default", networkingv1.NetworkPolicySpec{}, true, false},
-		{"deny but DNS", networkingv1.NetworkPolicySpec{PolicyTypes: both,
-			Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{port(53)}}}}, true, true},
-		{"egress to 443", networkingv1.NetworkPolicySpec{PolicyTypes: both,
-			Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{port(53), port(443)}}}}, true, false},
-		{"allow all ingress", networkingv1.NetworkPolicySpec{PolicyTypes: both,
-			Ingress: []networkingv1.NetworkPolicyIngressRule{{}}}, false, true},
-		{"selects some pods", networkingv1.NetworkPolicySpec{PolicyTypes: both,
-			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}}, false, false},
+		{"deny but DNS", networkingv1.NetworkPolicySpec{
+			PolicyTypes: both,
+			Egress:      []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{port(53)}}},
+		}, true, true},
+		{"egress to 443", networkingv1.NetworkPolicySpec{
+			PolicyTypes: both,
+			Egress:      []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{port(53), port(443)}}},
+		}, true, false},
+		{"allow all ingress", networkingv1.NetworkPolicySpec{
+			PolicyTypes: both,
+			Ingress:     []networkingv1.NetworkPolicyIngressRule{{}},
+		}, false, true},
+		{"selects some pods", networkingv1.NetworkPolicySpec{
+			PolicyTypes: both,
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		}, false, false},
 		{"implied egress with rules", networkingv1.NetworkPolicySpec{
-			Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{port(53)}}}}, true, true},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{Ports: []networkingv1.NetworkPolicyPort{port(53)}}},
+		}, true, true},
 	}
 	for _, tt := range tests {
 		in, eg := kubernetes.Denies(&networkingv1.NetworkPolicy{Spec: tt.spec})
@@ -220,8 +231,11 @@ func TestEvaluatePSS(t *testing.T) {
 		baseline, restrictedID []string
 	}{
 		{"restricted", restricted, nil, nil},
-		{"privileged", privileged, []string{"hostNamespaces", "privileged"},
-			[]string{"allowPrivilegeEscalation", "capabilities_restricted", "runAsNonRoot", "seccompProfile_restricted"}},
+		{
+			"privileged", privileged,
+			[]string{"hostNamespaces", "privileged"},
+			[]string{"allowPrivilegeEscalation", "capabilities_restricted", "runAsNonRoot", "seccompProfile_restricted"},
+		},
 	}
 	ids := func(vs []kubernetes.Violation) []string {
 		var out []string

@@ -3,6 +3,7 @@ package kubetest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -61,12 +62,12 @@ func FindBinaries(getenv func(string) string) (Binaries, error) {
 // BuildBinaries runs scripts/kube-apiserver.sh, the one place that knows
 // how to build kube-apiserver, and then finds the binaries. Its progress
 // goes to log.
-func BuildBinaries(getenv func(string) string, log func(string)) (Binaries, error) {
+func BuildBinaries(ctx context.Context, getenv func(string) string, log func(string)) (Binaries, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return Binaries{}, err
 	}
-	cmd := exec.Command(filepath.Join(root, "scripts", "kube-apiserver.sh"))
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "kube-apiserver.sh"))
 	cmd.Env = append(os.Environ(), "KUBE_VERSION="+Version)
 	var out bytes.Buffer
 	cmd.Stdout = &out

@@ -152,14 +152,14 @@ func StartServer(ctx context.Context, bins Binaries, log func(string)) (_ *Serve
 		}
 	}
 
-	ports, err := freePorts(3)
+	ports, err := freePorts(ctx, 3)
 	if err != nil {
 		return nil, err
 	}
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(ports[0])
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(ports[1])
 	log("starting etcd on " + etcdURL)
-	s.etcd, err = startProcess(bins.Etcd, filepath.Join(dir, "etcd.log"),
+	s.etcd, err = startProcess(ctx, bins.Etcd, filepath.Join(dir, "etcd.log"),
 		"--name=kubetest",
 		"--data-dir="+filepath.Join(dir, "etcd"),
 		"--listen-client-urls="+etcdURL,
@@ -181,7 +181,7 @@ func StartServer(ctx context.Context, bins Binaries, log func(string)) (_ *Serve
 
 	s.URL = "https://127.0.0.1:" + strconv.Itoa(ports[2])
 	log("starting kube-apiserver on " + s.URL)
-	s.apiserver, err = startProcess(bins.APIServer, filepath.Join(dir, "apiserver.log"),
+	s.apiserver, err = startProcess(ctx, bins.APIServer, filepath.Join(dir, "apiserver.log"),
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -338,13 +338,14 @@ type process struct {
 	exited chan struct{}
 }
 
-func startProcess(path, logPath string, args ...string) (*process, error) {
+func startProcess(ctx context.Context, path, logPath string, args ...string) (*process, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("kubetest log: %w", err)
 	}
 	defer logf.Close() // the child holds its own descriptor
-	cmd := exec.Command(path, args...)
+	// The servers outlive the start: only Stop ends them.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), path, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -388,7 +389,7 @@ func waitHTTP(ctx context.Context, c *http.Client, url, token string, limit time
 		resp, err := c.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -406,16 +407,16 @@ func waitHTTP(ctx context.Context, c *http.Client, url, token string, limit time
 	}
 }
 
-func freePorts(n int) ([]int, error) {
+func freePorts(ctx context.Context, n int) ([]int, error) {
 	var ports []int
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
-			l.Close()
+			_ = l.Close()
 		}
 	}()
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, fmt.Errorf("kubetest port: %w", err)
 		}
@@ -460,7 +461,7 @@ func startShared(t testing.TB) (*Server, error) {
 	bins, err := FindBinaries(os.Getenv)
 	if errors.Is(err, ErrMissing) && (os.Getenv("CI") == "true" || os.Getenv("RAMPART_KUBE_BUILD") == "1") {
 		t.Logf("kubetest: %v; building them now", err)
-		bins, err = BuildBinaries(os.Getenv, func(line string) { t.Log(line) })
+		bins, err = BuildBinaries(context.Background(), os.Getenv, func(line string) { t.Log(line) })
 	}
 	if err != nil {
 		return nil, err
