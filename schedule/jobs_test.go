@@ -19,7 +19,9 @@ func mustLoad(name string) *time.Location {
 }
 
 // at is a wall-clock time in Madrid.
-func at(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, madrid) }
+func at(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, madrid)
+}
 
 // nextDue plans one job last done for the period starting at last, without
 // jitter, and returns when it is due next.
