@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -225,7 +227,7 @@ func (cl *client) lacks(n need, what, how string) string {
 	if scoped {
 		has := "no scopes"
 		if len(scopes) > 0 {
-			has = fmt.Sprint(scopes)
+			has = strings.Join(scopes, ", ")
 		}
 		return fmt.Sprintf("the token lacks %s to read %s (%s; the token has %s)", n.Scope, what, how, has)
 	}
@@ -363,10 +365,19 @@ func (cl *client) auditLog(ctx context.Context, f *Facts) error {
 				return fe
 			}
 			ae, ok := asAPIError(err)
-			if ok && ae.Status == http.StatusNotFound && !cl.lacksScope("read:audit_log", "admin:org") {
+			if ok && ae.Status == http.StatusNotFound && !cl.lacksScope("read:audit_log", "audit_log") && f.Organization.Plan != "enterprise" {
+				// An Enterprise Cloud organization has the API, so there a
+				// 404 means the token; elsewhere it means the plan.
 				a.Available, a.Events, a.ByAction = false, 0, nil
-				a.Reason = fmt.Sprintf("the organization's plan has no audit log API (GitHub answered 404 to GET /orgs/%s/audit-log; plan %q; the API comes with GitHub Enterprise Cloud)",
-					cl.spec.Org, f.Organization.Plan)
+				plan := "plan " + strconv.Quote(f.Organization.Plan)
+				if f.Organization.Plan == "" {
+					plan = "the plan is not visible to the token"
+				}
+				a.Reason = fmt.Sprintf("the organization's plan has no audit log API (GitHub answered 404 to GET /orgs/%s/audit-log; %s; the API comes with GitHub Enterprise Cloud)",
+					cl.spec.Org, plan)
+				if _, scoped := cl.tr.tokenScopes(); !scoped {
+					a.Reason += "; if the organization is on Enterprise Cloud, the token lacks " + needAuditLog.Permission
+				}
 				return nil
 			}
 			a.Error = cl.explain(err, "the organization's audit log", needAuditLog)

@@ -653,6 +653,8 @@ func normalizeVars(v map[string]any) map[string]any {
 
 func normalize(v any) any {
 	switch t := v.(type) {
+	case int:
+		return int64(t)
 	case float64:
 		if t == math.Trunc(t) {
 			return int64(t)

@@ -174,8 +174,11 @@ type App struct {
 
 // GoodRepo returns a repository every check passes: private, protected by
 // a rule that requires what the checks ask, features off, alerts and
-// scanning on, and files the file scanners accept.
+// scanning on, and files the file scanners accept (and a README of its
+// own, so that no two repositories share a tree).
 func GoodRepo(name string) *Repo {
+	files := GoodFiles()
+	files["README.md"] = "# " + name + "\n"
 	return &Repo{
 		Name: name, Visibility: "private", DefaultBranch: "main",
 		VulnerabilityAlerts: true, SecretScanning: true, PushProtection: true,
@@ -185,7 +188,7 @@ func GoodRepo(name string) *Repo {
 			RequiredStatusChecks: []string{"ci/test"}, IsAdminEnforced: true,
 		},
 		DeployKeys: []DeployKey{{Title: "ci-read", ReadOnly: true}},
-		Files:      GoodFiles(),
+		Files:      files,
 	}
 }
 
