@@ -44,6 +44,9 @@ func (db *DB) appendAudit(ctx context.Context, c conn, e rampart.AuditEntry) (ra
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
+	if e.Source == "" {
+		e.Source = sourceFrom(ctx)
+	}
 	e.At = exact(e.At)
 	var last int64
 	if err := c.queryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+db.d.lockHead).Scan(&last, &e.Prev); err != nil {

@@ -14,6 +14,21 @@ import (
 
 var _ rampart.UserStore = (*DB)(nil)
 
+type sourceKey struct{}
+
+// WithSource names where the changes made with ctx come from (a remote
+// address), for the audit entries of calls that take no source:
+// UpdateTask, AddException, RevokeException, BeginScan. An entry that
+// names its own source keeps it.
+func WithSource(ctx context.Context, source string) context.Context {
+	return context.WithValue(ctx, sourceKey{}, source)
+}
+
+func sourceFrom(ctx context.Context) string {
+	s, _ := ctx.Value(sourceKey{}).(string)
+	return s
+}
+
 const userCols = `id, name, display_name, email, role, source, disabled, expires_at, created_at, last_login_at, password_hash`
 
 func scanUser(s interface{ Scan(...any) error }) (rampart.User, error) {

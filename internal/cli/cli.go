@@ -149,6 +149,9 @@ Start here:
 		newAuditCmd(e),
 		newCheckCmd(e),
 		newDemoCmd(e),
+		newServeCmd(e),
+		newUserCmd(e),
+		newTokenCmd(e),
 	)
 	return root
 }
