@@ -6,6 +6,7 @@ pkgs=(
   git               # the git-repo integration clones and reads history
   ca-certificates
   openssh-server    # server integration: compared with sshd -T
+  chromium          # web: the end-to-end test drives the dashboard in headless Chromium (chromedp)
   postgresql        # the store's conformance suite runs on a real PostgreSQL too
 )
 missing=()
