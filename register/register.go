@@ -51,6 +51,10 @@ type Config struct {
 	Settings  Settings
 	Catalog   CatalogFiles
 	Resources []*rampart.Resource
+	// Schedule says how `rampart serve` schedules due work; Notify where
+	// notifications go.
+	Schedule Schedule
+	Notify   rampart.NotifyConfig
 
 	byID map[string]*rampart.Resource
 	// overrides keeps where each periodicity override is written, for
@@ -415,7 +419,7 @@ func countNodes(n *yaml.Node) int {
 
 // Names of the register's fields, in the order the docs present them.
 var (
-	topFields      = []string{"version", "settings", "catalog", "resources"}
+	topFields      = []string{"version", "settings", "schedule", "notify", "catalog", "resources"}
 	settingsFields = []string{"store", "concurrency", "timeout", "timezone"}
 	catalogFields  = []string{"controls", "checks"}
 	resourceFields = []string{"id", "kind", "name", "owner", "criticality", "environment", "tags", "periodicity", "spec"}
@@ -441,6 +445,8 @@ func (p *parser) config(root *yaml.Node) *Config {
 			TimeZone:     time.UTC,
 			TimeZoneName: DefaultTimeZone,
 		},
+		Schedule:   Schedule{Jitter: DefaultJitter, ReviewGrace: DefaultReviewGrace},
+		Notify:     rampart.NotifyConfig{ResendInterval: DefaultResendInterval},
 		byID:       map[string]*rampart.Resource{},
 		overrides:  map[*rampart.Resource]map[string]override{},
 		catalogPos: map[string]catalogRef{},
@@ -461,6 +467,15 @@ func (p *parser) config(root *yaml.Node) *Config {
 	}
 	if e, ok := fields["settings"]; ok {
 		p.settings(e.val, c)
+	}
+	if e, ok := fields["schedule"]; ok {
+		p.schedule(e.val, c)
+	}
+	if c.Schedule.TimeZone == nil {
+		c.Schedule.TimeZone, c.Schedule.TimeZoneName = c.Settings.TimeZone, c.Settings.TimeZoneName
+	}
+	if e, ok := fields["notify"]; ok {
+		p.notify(e.val, c)
 	}
 	if e, ok := fields["catalog"]; ok {
 		p.catalog(e.val, c)

@@ -152,6 +152,63 @@ func Schema(kinds Kinds) ([]byte, error) {
 				"description": "IANA time zone in which periodicities start (midnight, Monday, the first of the month)."},
 		},
 	}
+	g.defs["schedule"] = obj{
+		"type":                 []string{"object", "null"},
+		"additionalProperties": false,
+		"description":          "How `rampart serve` schedules due work: scans of automated controls and reviews of manual ones.",
+		"properties": obj{
+			"timezone": obj{"type": "string", "minLength": 1,
+				"description": "IANA time zone in which periods start; settings.timezone by default."},
+			"jitter": obj{"$ref": "#/$defs/duration", "default": DefaultJitter.String(),
+				"description": "Longest delay of a job past its period's start (fixed per job, at most a tenth of its period), to spread due work."},
+			"reviewGrace": obj{"type": "string", "pattern": `^([0-9]+d|(0|-?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+))$`, "default": "14d",
+				"description": "How long a review may stay open before it is overdue (never past the next period's start): 14d, 72h."},
+		},
+	}
+	receiverTypes := receiverTypeNames()
+	var eventKinds []string
+	for _, k := range rampart.EventKinds() {
+		eventKinds = append(eventKinds, string(k))
+	}
+	g.defs["receiver"] = obj{
+		"type":                 "object",
+		"additionalProperties": false,
+		"required":             []string{"name", "type"},
+		"properties": obj{
+			"name": obj{"type": "string", "pattern": idPattern.String(), "description": "The receiver's name, for routes and `rampart notify test`."},
+			"type": obj{"enum": receiverTypes, "description": "alertmanager (API v2), pagerduty (Events API v2), slack (incoming webhook), teams (workflow webhook, Adaptive Card) or webhook (generic, HMAC-signed)."},
+			"url": obj{"type": "string", "format": "uri",
+				"description": "alertmanager: its base URL; webhook: where to POST; pagerduty: the events endpoint (default " + DefaultPagerDutyURL + "). Never a URL holding a token."},
+			"webhookURL":  obj{"$ref": "#/$defs/secretRef", "description": "slack and teams: the webhook URL, which holds its token, as a reference."},
+			"routingKey":  obj{"$ref": "#/$defs/secretRef", "description": "pagerduty: the integration's routing key, as a reference."},
+			"secret":      obj{"$ref": "#/$defs/secretRef", "description": "webhook: the HMAC-SHA256 key of X-Rampart-Signature, as a reference."},
+			"bearerToken": obj{"$ref": "#/$defs/secretRef", "description": "alertmanager and webhook: a token sent as Authorization: Bearer, as a reference."},
+		},
+	}
+	g.defs["route"] = obj{
+		"type":                 "object",
+		"additionalProperties": false,
+		"required":             []string{"receivers"},
+		"description":          "Sends the events it matches to its receivers; every matcher given must match.",
+		"properties": obj{
+			"receivers":    obj{"type": "array", "minItems": 1, "items": obj{"type": "string"}, "description": "Receiver names."},
+			"events":       obj{"type": "array", "items": obj{"enum": eventKinds}, "description": "Event kinds."},
+			"minSeverity":  obj{"enum": rampart.SeverityNames(), "description": "Events of this severity or higher."},
+			"areas":        obj{"type": "array", "items": obj{"type": "string", "minLength": 1}, "description": "Areas of the catalog's index; an area holds those under it."},
+			"environments": obj{"type": "array", "items": obj{"type": "string", "minLength": 1}, "description": "Resource environments."},
+		},
+	}
+	g.defs["notify"] = obj{
+		"type":                 []string{"object", "null"},
+		"additionalProperties": false,
+		"description":          "Where notifications go. See docs/notifications.md.",
+		"properties": obj{
+			"externalURL":    obj{"type": "string", "format": "uri", "description": "Rampart's own URL, for links in messages."},
+			"resendInterval": obj{"$ref": "#/$defs/duration", "default": DefaultResendInterval.String(), "description": "How often firing alerts are sent to Alertmanager again."},
+			"receivers":      obj{"type": []string{"array", "null"}, "items": obj{"$ref": "#/$defs/receiver"}},
+			"routes":         obj{"type": []string{"array", "null"}, "items": obj{"$ref": "#/$defs/route"}, "description": "Without routes, every receiver gets every event."},
+		},
+	}
 	g.defs["catalog"] = obj{
 		"type":                 []string{"object", "null"},
 		"additionalProperties": false,
@@ -175,6 +232,8 @@ func Schema(kinds Kinds) ([]byte, error) {
 		"properties": obj{
 			"version":   obj{"const": Version, "description": "Register format version."},
 			"settings":  obj{"$ref": "#/$defs/settings"},
+			"schedule":  obj{"$ref": "#/$defs/schedule"},
+			"notify":    obj{"$ref": "#/$defs/notify"},
 			"catalog":   obj{"$ref": "#/$defs/catalog"},
 			"resources": obj{"type": []string{"array", "null"}, "items": obj{"$ref": "#/$defs/resource"}},
 		},

@@ -103,6 +103,8 @@ func TestSchemaAgreesWithParser(t *testing.T) {
 		{"testdata/settings.yaml", false},
 		{"testdata/settings2.yaml", false},
 		{"testdata/not-mapping.yaml", false},
+		{"testdata/notify-valid.yaml", true},
+		{"testdata/notify.yaml", false},
 		{"starter", true},
 		{"starter, uncommented", true},
 	}
