@@ -231,4 +231,3 @@ How to read it:
 	b.WriteString("```json\n" + string(js) + "\n```\n")
 	return b.String()
 }
-
