@@ -28,7 +28,7 @@ type principal struct {
 	CSRF string
 
 	sessionHash string
-	displayName string
+	DisplayName string
 }
 
 func (p *principal) anonymous() bool { return p.Via == "" }
@@ -158,7 +158,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		return &principal{}, nil
 	}
 	return &principal{Name: u.Name, Role: u.Role, Via: "session", CSRF: csrfFor(c.Value),
-		sessionHash: sess.IDHash, displayName: u.DisplayName}, nil
+		sessionHash: sess.IDHash, DisplayName: u.DisplayName}, nil
 }
 
 // unsafeMethod is a method that may change something.
