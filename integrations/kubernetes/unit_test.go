@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -251,6 +252,32 @@ func TestEvaluatePSS(t *testing.T) {
 		}
 		if got := ids(r); !slices.Equal(got, tt.restrictedID) {
 			t.Errorf("%s: restricted violations %v, want %v", tt.name, got, tt.restrictedID)
+		}
+	}
+}
+
+func TestKyvernoEnforces(t *testing.T) {
+	t.Parallel()
+	rule := func(validate map[string]any) map[string]any {
+		return map[string]any{"name": "r", "validate": validate}
+	}
+	tests := []struct {
+		name string
+		spec map[string]any
+		want []bool // ClusterPolicy reading, ValidatingPolicy reading
+	}{
+		{"policy-wide Enforce", map[string]any{"validationFailureAction": "Enforce", "rules": []any{rule(map[string]any{})}}, []bool{true, false}},
+		{"legacy lower case", map[string]any{"validationFailureAction": "enforce", "rules": []any{rule(map[string]any{})}}, []bool{true, false}},
+		{"Enforce without validate rules", map[string]any{"validationFailureAction": "Enforce", "rules": []any{map[string]any{"mutate": map[string]any{}}}}, []bool{false, false}},
+		{"rule Audit overrides policy Enforce", map[string]any{"validationFailureAction": "Enforce", "rules": []any{rule(map[string]any{"failureAction": "Audit"})}}, []bool{false, false}},
+		{"rule Enforce", map[string]any{"rules": []any{rule(map[string]any{"failureAction": "Enforce"})}}, []bool{true, false}},
+		{"audit", map[string]any{"validationFailureAction": "Audit", "rules": []any{rule(map[string]any{})}}, []bool{false, false}},
+		{"ValidatingPolicy Deny", map[string]any{"validationActions": []any{"Audit", "Deny"}}, []bool{false, true}},
+	}
+	for _, tt := range tests {
+		_, _, got := kubernetes.ReadCustom(&unstructured.Unstructured{Object: map[string]any{"spec": tt.spec}})
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: enforces = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
