@@ -409,6 +409,34 @@ func TestCluster(t *testing.T) {
 	t.Run("kubeconfig context and token", func(t *testing.T) {
 		testKubeconfig(t, c)
 	})
+
+	// A broken aggregated API (metrics-server down, the most common case)
+	// fails discovery of its group only: the collection goes on, records
+	// it, and every check gives the verdict it gave before.
+	t.Run("broken aggregated API", func(t *testing.T) {
+		if bad == nil {
+			t.Skip("bad phase failed")
+		}
+		c.apply("cluster/apiservice.yaml")
+		spec := testSpec()
+		spec.MinVersion = "v1.99"
+		var f *kubernetes.Facts
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			f, _ = c.collect(c.token("reader"), spec)
+			if f.Errors["discovery metrics.k8s.io/v1beta1"] != "" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if len(f.Errors) != 1 || f.Errors["discovery metrics.k8s.io/v1beta1"] == "" {
+			t.Fatalf("errors = %v, want the metrics.k8s.io discovery failure only", f.Errors)
+		}
+		t.Logf("recorded: %s", f.Errors["discovery metrics.k8s.io/v1beta1"])
+		if got, want := render(f), render(bad); got != want {
+			t.Errorf("a broken aggregated API changed the results:\n--- got\n%s\n--- want\n%s", got, want)
+		}
+	})
 }
 
 // testKubeconfig selects a context of a kubeconfig with two, and

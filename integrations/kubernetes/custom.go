@@ -49,11 +49,11 @@ func (k *collection) resolve(c customKind) (schema.GroupVersionResource, bool) {
 			return schema.GroupVersionResource{Group: c.Group, Version: v, Resource: c.Resource}, true
 		}
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	for _, v := range c.Versions {
 		if msg, failed := k.errors["discovery "+c.Group+"/"+v]; failed {
-			k.mu.Lock()
 			k.errors[c.key()] = "discovery of " + c.Group + "/" + v + " failed: " + msg
-			k.mu.Unlock()
 		}
 	}
 	return schema.GroupVersionResource{}, false

@@ -10,6 +10,7 @@ import (
 	"github.com/rampart-dev/rampart"
 	"github.com/rampart-dev/rampart/catalog"
 	"github.com/rampart-dev/rampart/integrations/kubernetes"
+	"github.com/rampart-dev/rampart/register"
 )
 
 // TestChecksInCatalog loads the embedded catalog with the checks: it
@@ -104,5 +105,54 @@ func TestFactsOfAnotherType(t *testing.T) {
 		if ev := c.Run(t.Context(), struct{}{}); ev.Status != rampart.StatusError {
 			t.Errorf("%s on foreign facts: %s", c.ID, ev.Status)
 		}
+	}
+}
+
+// TestRegister decodes resources as a user writes them in rampart.yaml:
+// defaults, the kubeconfig resolved against the register's directory, the
+// token kept as a reference, and a literal token refused.
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	kinds := register.Kinds{Integrations: []*rampart.Integration{kubernetes.Integration}}
+	doc := `version: 1
+resources:
+  - id: prod
+    kind: kubernetes-cluster
+    name: Production
+    owner: platform
+    spec:
+      kubeconfig: file:clusters/prod.kubeconfig
+      context: rampart@prod
+      token: env:PROD_TOKEN
+      minVersion: v1.30
+      allowedRegistries: [registry.example.com]
+      allowedClusterAdmins: [Group:platform-admins]
+  - id: tools
+    kind: kubernetes-cluster
+    name: Tools
+    owner: platform
+    spec:
+      inCluster: true
+`
+	cfg, err := register.Parse("/etc/rampart/rampart.yaml", []byte(doc), kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := cfg.Resource("prod").Spec.(*kubernetes.Spec)
+	if prod.Kubeconfig != "/etc/rampart/clusters/prod.kubeconfig" || prod.Token != "env:PROD_TOKEN" || prod.RestartThreshold != 5 {
+		t.Errorf("prod spec = %+v", prod)
+	}
+	tools := cfg.Resource("tools").Spec.(*kubernetes.Spec)
+	if !tools.InCluster || len(tools.SystemNamespaces) != 3 {
+		t.Errorf("tools spec = %+v", tools)
+	}
+
+	literal := strings.Replace(doc, "env:PROD_TOKEN", "eyJhbGciOiJSUzI1NiJ9.secret", 1)
+	_, err = register.Parse("/etc/rampart/rampart.yaml", []byte(literal), kinds)
+	if err == nil || !strings.Contains(err.Error(), "token") {
+		t.Fatalf("a literal token was accepted: %v", err)
+	}
+	if strings.Contains(err.Error(), "eyJhbGciOiJSUzI1NiJ9") {
+		t.Errorf("the error repeats the literal token: %v", err)
 	}
 }
