@@ -6,6 +6,7 @@ package integrations
 import (
 	"github.com/rampart-dev/rampart"
 	"github.com/rampart-dev/rampart/integrations/gitrepo"
+	"github.com/rampart-dev/rampart/integrations/kubernetes"
 	"github.com/rampart-dev/rampart/integrations/server"
 	"github.com/rampart-dev/rampart/integrations/tlsendpoint"
 )
@@ -16,5 +17,6 @@ func All() []*rampart.Integration {
 		tlsendpoint.Integration,
 		server.Integration,
 		gitrepo.Integration,
+		kubernetes.Integration,
 	}
 }

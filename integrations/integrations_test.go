@@ -14,6 +14,7 @@ var folderKinds = map[string]rampart.Kind{
 	"tlsendpoint": "tls-endpoint",
 	"server":      "server",
 	"gitrepo":     "git-repo",
+	"kubernetes":  "kubernetes-cluster",
 }
 
 func TestEveryFolderIsListed(t *testing.T) {

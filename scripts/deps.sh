@@ -8,6 +8,7 @@ pkgs=(
   openssh-server    # server integration: compared with sshd -T
   chromium          # web: the end-to-end test drives the dashboard in headless Chromium (chromedp)
   postgresql        # the store's conformance suite runs on a real PostgreSQL too
+  etcd-server       # the Kubernetes API server's storage, for the kubernetes-cluster tests
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -22,3 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The Kubernetes API server the kubernetes-cluster tests run against is built
+# from its Go module once and cached (no Debian package ships it).
+"$(dirname "$0")/kube-apiserver.sh" >/dev/null

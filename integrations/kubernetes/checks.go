@@ -66,7 +66,7 @@ func severity(s rampart.Severity) *rampart.Severity { return &s }
 // PSSBaseline fails for workloads whose pods break the Baseline Pod
 // Security Standard.
 var PSSBaseline = &rampart.Check{
-	ID:       "K8S-PSS-BASELINE",
+	ID:       "K8S-POD-PSS-BASELINE",
 	Version:  1,
 	Title:    "Workloads meet the Baseline Pod Security Standard",
 	Severity: rampart.SeverityHigh,
@@ -89,7 +89,7 @@ survives pod restarts). Errors when pods could not be listed.`,
 // PSSRestricted fails for workloads whose pods break the checks the
 // Restricted Pod Security Standard adds to Baseline.
 var PSSRestricted = &rampart.Check{
-	ID:       "K8S-PSS-RESTRICTED",
+	ID:       "K8S-POD-PSS-RESTRICTED",
 	Version:  1,
 	Title:    "Workloads meet the Restricted Pod Security Standard",
 	Severity: rampart.SeverityMedium,
@@ -103,7 +103,7 @@ system namespaces, evaluated by k8s.io/pod-security-admission against the
 checks the Restricted level adds (runAsNonRoot, seccompProfile,
 allowPrivilegeEscalation, capabilities, volume types, runAsUser). Fails
 with one finding per workload and violated check; Baseline violations are
-K8S-PSS-BASELINE's. Errors when pods could not be listed.`,
+K8S-POD-PSS-BASELINE's. Errors when pods could not be listed.`,
 	Run: rampart.Typed(func(_ context.Context, f *Facts) rampart.Evaluation {
 		return pss(f, "Restricted", func(w *Workload) []Violation { return w.Restricted })
 	}),
@@ -170,7 +170,7 @@ enforces nothing). Errors when namespaces could not be listed.`,
 // ImageRegistry fails for containers whose image comes from a registry
 // outside the allow-list.
 var ImageRegistry = &rampart.Check{
-	ID:       "K8S-IMAGE-REGISTRY",
+	ID:       "K8S-POD-IMAGE-REGISTRY",
 	Version:  1,
 	Title:    "Images come from allowed registries",
 	Severity: rampart.SeverityHigh,
@@ -217,7 +217,7 @@ could not be listed.`,
 // ImageTag fails for containers whose image is neither pinned by digest
 // nor by a tag other than latest.
 var ImageTag = &rampart.Check{
-	ID:       "K8S-IMAGE-TAG",
+	ID:       "K8S-POD-IMAGE-TAG",
 	Version:  1,
 	Title:    "Images are pinned by tag or digest",
 	Severity: rampart.SeverityLow,
