@@ -22,12 +22,12 @@ demo: build deps
 deps:
 	scripts/deps.sh
 
-# Every test: vet, lint, unit and integration tests, CLI scripts, the
+# Every test: lint (with vet), unit and integration tests, CLI scripts, the
 # crash test, and each fuzz target's seed corpus.
 test: deps lint test-go
 
+# go vet runs inside golangci-lint (the standard set includes govet).
 test-go:
-	CGO_ENABLED=0 $(GO) vet ./...
 	RAMPART_TEST_POSTGRES=$${RAMPART_TEST_POSTGRES:-start} CGO_ENABLED=0 $(GO) test -count=1 -timeout 25m ./...
 
 $(TOOLS)/golangci-lint:
