@@ -163,7 +163,7 @@ func measure(n int, out string) error {
 	if out == "" {
 		return nil
 	}
-	return os.WriteFile(out, []byte(markdown(n, runs, report, js)), 0o644)
+	return os.WriteFile(out, []byte(markdown(n, runs, report, js)), 0o644) //nolint:gosec // a report to read and commit, like the rest of the tree
 }
 
 // listRepositories is the baseline: go-github's ListByOrg over every page,

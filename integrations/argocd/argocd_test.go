@@ -24,8 +24,10 @@ var (
 		Automated: &argocdfake.Automated{Prune: true, SelfHeal: true},
 		Resources: []argocdfake.Resource{{Kind: "Deployment", Namespace: "api", Name: "api", Sync: "Synced", Health: "Healthy"}},
 	}
-	goodProject = argocdfake.Project{Name: "platform", SourceRepos: []string{"https://git.example.com/deploy.git"},
-		Destinations: []argocdfake.Destination{{Server: "https://kubernetes.default.svc", Namespace: "api"}}}
+	goodProject = argocdfake.Project{
+		Name: "platform", SourceRepos: []string{"https://git.example.com/deploy.git"},
+		Destinations: []argocdfake.Destination{{Server: "https://kubernetes.default.svc", Namespace: "api"}},
+	}
 )
 
 func with(a argocdfake.App, edit func(*argocdfake.App)) argocdfake.App {
@@ -90,56 +92,112 @@ func TestChecks(t *testing.T) {
 		check *rampart.Check
 		want  want
 	}{
-		{"synced", argocdfake.Config{Apps: []argocdfake.App{good}}, nil, argocd.AppSynced,
-			want{rampart.StatusPass, nil, "1 application(s) in sync"}},
-		{"out of sync", argocdfake.Config{Apps: []argocdfake.App{good, with(good, func(a *argocdfake.App) {
-			a.Name, a.Sync = "web", "OutOfSync"
-			a.OperationPhase, a.OperationMsg = "Failed", "one or more objects failed to apply"
-			a.Conditions = []argocdfake.Condition{{Type: "SyncError", Message: "Failed sync attempt: one or more objects failed to apply"}}
-			a.Resources = []argocdfake.Resource{{Kind: "ConfigMap", Namespace: "web", Name: "web-config", Sync: "OutOfSync"}}
-		})}}, nil, argocd.AppSynced,
-			want{rampart.StatusFail, []string{"application argocd/web"}, "web is OutOfSync: SyncError: Failed sync attempt: one or more objects failed to apply; last sync Failed: one or more objects failed to apply; ConfigMap web/web-config OutOfSync"}},
-		{"unknown comparison", argocdfake.Config{Apps: []argocdfake.App{with(good, func(a *argocdfake.App) {
-			a.Sync = "Unknown"
-			a.Conditions = []argocdfake.Condition{{Type: "ComparisonError", Message: "rpc error: app path does not exist"}}
-		})}}, nil, argocd.AppSynced,
-			want{rampart.StatusFail, []string{"application argocd/api"}, "ComparisonError: rpc error: app path does not exist"}},
-		{"healthy", argocdfake.Config{Apps: []argocdfake.App{good}}, nil, argocd.AppHealthy,
-			want{rampart.StatusPass, nil, "1 application(s) healthy"}},
-		{"degraded", argocdfake.Config{Apps: []argocdfake.App{with(good, func(a *argocdfake.App) {
-			a.Health = "Degraded"
-			a.Resources = []argocdfake.Resource{{Kind: "Deployment", Namespace: "api", Name: "api", Sync: "Synced", Health: "Degraded",
-				Message: "Deployment \"api\" exceeded its progress deadline"}}
-		})}}, nil, argocd.AppHealthy,
-			want{rampart.StatusFail, []string{"application argocd/api"}, "api is Degraded: Deployment api/api Degraded: Deployment \"api\" exceeded its progress deadline"}},
-		{"auto-sync", argocdfake.Config{Apps: []argocdfake.App{good}}, nil, argocd.AppAutoSync,
-			want{rampart.StatusPass, nil, "sync automatically with prune and self-heal"}},
-		{"manual sync and no self-heal", argocdfake.Config{Apps: []argocdfake.App{
-			with(good, func(a *argocdfake.App) { a.Name, a.Automated = "manual", nil }),
-			with(good, func(a *argocdfake.App) {
-				a.Name, a.Automated = "lenient", &argocdfake.Automated{Prune: false, SelfHeal: false}
-			}),
-			good,
-		}}, nil, argocd.AppAutoSync,
-			want{rampart.StatusFail, []string{"application argocd/lenient", "application argocd/manual"}, "lenient syncs without prune and self-heal"}},
-		{"auto-sync not required", argocdfake.Config{Apps: []argocdfake.App{with(good, func(a *argocdfake.App) { a.Automated = nil })}},
+		{
+			"synced",
+			argocdfake.Config{Apps: []argocdfake.App{good}},
+			nil, argocd.AppSynced,
+			want{rampart.StatusPass, nil, "1 application(s) in sync"},
+		},
+		{
+			"out of sync",
+			argocdfake.Config{Apps: []argocdfake.App{good, with(good, func(a *argocdfake.App) {
+				a.Name, a.Sync = "web", "OutOfSync"
+				a.OperationPhase, a.OperationMsg = "Failed", "one or more objects failed to apply"
+				a.Conditions = []argocdfake.Condition{{Type: "SyncError", Message: "Failed sync attempt: one or more objects failed to apply"}}
+				a.Resources = []argocdfake.Resource{{Kind: "ConfigMap", Namespace: "web", Name: "web-config", Sync: "OutOfSync"}}
+			})}},
+			nil, argocd.AppSynced,
+			want{rampart.StatusFail, []string{"application argocd/web"}, "web is OutOfSync: SyncError: Failed sync attempt: one or more objects failed to apply; last sync Failed: one or more objects failed to apply; ConfigMap web/web-config OutOfSync"},
+		},
+		{
+			"unknown comparison",
+			argocdfake.Config{Apps: []argocdfake.App{with(good, func(a *argocdfake.App) {
+				a.Sync = "Unknown"
+				a.Conditions = []argocdfake.Condition{{Type: "ComparisonError", Message: "rpc error: app path does not exist"}}
+			})}},
+			nil, argocd.AppSynced,
+			want{rampart.StatusFail, []string{"application argocd/api"}, "ComparisonError: rpc error: app path does not exist"},
+		},
+		{
+			"healthy",
+			argocdfake.Config{Apps: []argocdfake.App{good}},
+			nil, argocd.AppHealthy,
+			want{rampart.StatusPass, nil, "1 application(s) healthy"},
+		},
+		{
+			"degraded",
+			argocdfake.Config{Apps: []argocdfake.App{with(good, func(a *argocdfake.App) {
+				a.Health = "Degraded"
+				a.Resources = []argocdfake.Resource{{
+					Kind: "Deployment", Namespace: "api", Name: "api", Sync: "Synced", Health: "Degraded",
+					Message: "Deployment \"api\" exceeded its progress deadline",
+				}}
+			})}},
+			nil, argocd.AppHealthy,
+			want{rampart.StatusFail, []string{"application argocd/api"}, "api is Degraded: Deployment api/api Degraded: Deployment \"api\" exceeded its progress deadline"},
+		},
+		{
+			"auto-sync",
+			argocdfake.Config{Apps: []argocdfake.App{good}},
+			nil, argocd.AppAutoSync,
+			want{rampart.StatusPass, nil, "sync automatically with prune and self-heal"},
+		},
+		{
+			"manual sync and no self-heal",
+			argocdfake.Config{Apps: []argocdfake.App{
+				with(good, func(a *argocdfake.App) { a.Name, a.Automated = "manual", nil }),
+				with(good, func(a *argocdfake.App) {
+					a.Name, a.Automated = "lenient", &argocdfake.Automated{Prune: false, SelfHeal: false}
+				}),
+				good,
+			}},
+			nil, argocd.AppAutoSync,
+			want{rampart.StatusFail, []string{"application argocd/lenient", "application argocd/manual"}, "lenient syncs without prune and self-heal"},
+		},
+		{
+			"auto-sync not required",
+			argocdfake.Config{Apps: []argocdfake.App{with(good, func(a *argocdfake.App) { a.Automated = nil })}},
 			func(s *argocd.Spec) { s.RequireAutoSync = false }, argocd.AppAutoSync,
-			want{rampart.StatusNotApplicable, nil, "requireAutoSync: false"}},
-		{"scoped projects", argocdfake.Config{Projects: []argocdfake.Project{goodProject}}, nil, argocd.ProjectWildcards,
-			want{rampart.StatusPass, nil, "1 project(s)"}},
-		{"wildcard projects", argocdfake.Config{Projects: []argocdfake.Project{goodProject,
-			{Name: "default", SourceRepos: []string{"*"}, Destinations: []argocdfake.Destination{{Server: "*", Namespace: "*"}}},
-			{Name: "team", SourceRepos: []string{"https://git.example.com/team.git"}, Destinations: []argocdfake.Destination{{Server: "https://kubernetes.default.svc", Namespace: "*"}}},
-		}}, nil, argocd.ProjectWildcards,
-			want{rampart.StatusFail, []string{"project default: destination namespace,server */*", "project default: source repositories", "project team: destination namespace https://kubernetes.default.svc/*"},
-				""}},
-		{"admin disabled", argocdfake.Config{Accounts: []argocdfake.Account{{Name: "admin", Enabled: false}, {Name: "rampart", Enabled: true}}}, nil, argocd.AdminDisabled,
-			want{rampart.StatusPass, nil, "the local admin account is disabled"}},
-		{"admin enabled", argocdfake.Config{Accounts: []argocdfake.Account{{Name: "admin", Enabled: true}}}, nil, argocd.AdminDisabled,
-			want{rampart.StatusFail, []string{"account admin"}, "the local admin account is enabled (capabilities: login)"}},
-		{"projects filter", argocdfake.Config{Apps: []argocdfake.App{good, with(good, func(a *argocdfake.App) { a.Name, a.Project, a.Sync = "other", "sandbox", "OutOfSync" })}},
+			want{rampart.StatusNotApplicable, nil, "requireAutoSync: false"},
+		},
+		{
+			"scoped projects",
+			argocdfake.Config{Projects: []argocdfake.Project{goodProject}},
+			nil, argocd.ProjectWildcards,
+			want{rampart.StatusPass, nil, "1 project(s)"},
+		},
+		{
+			"wildcard projects",
+			argocdfake.Config{Projects: []argocdfake.Project{
+				goodProject,
+				{Name: "default", SourceRepos: []string{"*"}, Destinations: []argocdfake.Destination{{Server: "*", Namespace: "*"}}},
+				{Name: "team", SourceRepos: []string{"https://git.example.com/team.git"}, Destinations: []argocdfake.Destination{{Server: "https://kubernetes.default.svc", Namespace: "*"}}},
+			}},
+			nil, argocd.ProjectWildcards,
+			want{
+				rampart.StatusFail,
+				[]string{"project default: destination namespace,server */*", "project default: source repositories", "project team: destination namespace https://kubernetes.default.svc/*"},
+				"",
+			},
+		},
+		{
+			"admin disabled",
+			argocdfake.Config{Accounts: []argocdfake.Account{{Name: "admin", Enabled: false}, {Name: "rampart", Enabled: true}}},
+			nil, argocd.AdminDisabled,
+			want{rampart.StatusPass, nil, "the local admin account is disabled"},
+		},
+		{
+			"admin enabled",
+			argocdfake.Config{Accounts: []argocdfake.Account{{Name: "admin", Enabled: true}}},
+			nil, argocd.AdminDisabled,
+			want{rampart.StatusFail, []string{"account admin"}, "the local admin account is enabled (capabilities: login)"},
+		},
+		{
+			"projects filter",
+			argocdfake.Config{Apps: []argocdfake.App{good, with(good, func(a *argocdfake.App) { a.Name, a.Project, a.Sync = "other", "sandbox", "OutOfSync" })}},
 			func(s *argocd.Spec) { s.Projects = []string{"platform"} }, argocd.AppSynced,
-			want{rampart.StatusPass, nil, "1 application(s) in sync"}},
+			want{rampart.StatusPass, nil, "1 application(s) in sync"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -181,17 +239,31 @@ func TestErrorModes(t *testing.T) {
 		reason string
 		judged *rampart.Check
 	}{
-		{"applications 500", map[string]argocdfake.Mode{"/api/v1/applications": argocdfake.Internal},
-			[]*rampart.Check{argocd.AppSynced, argocd.AppHealthy, argocd.AppAutoSync}, "Argo CD answered 500 Internal Server Error: rpc error", argocd.ProjectWildcards},
-		{"projects garbage", map[string]argocdfake.Mode{"/api/v1/projects": argocdfake.Garbage},
-			[]*rampart.Check{argocd.ProjectWildcards}, "the answer is not Argo CD's JSON", argocd.AppSynced},
-		{"accounts forbidden", map[string]argocdfake.Mode{"/api/v1/account": argocdfake.Forbidden},
-			[]*rampart.Check{argocd.AdminDisabled}, `the token lacks the Argo CD permission to read accounts (RBAC "accounts, get"`, argocd.AppHealthy},
+		{
+			"applications 500",
+			map[string]argocdfake.Mode{"/api/v1/applications": argocdfake.Internal},
+			[]*rampart.Check{argocd.AppSynced, argocd.AppHealthy, argocd.AppAutoSync},
+			"Argo CD answered 500 Internal Server Error: rpc error", argocd.ProjectWildcards,
+		},
+		{
+			"projects garbage",
+			map[string]argocdfake.Mode{"/api/v1/projects": argocdfake.Garbage},
+			[]*rampart.Check{argocd.ProjectWildcards},
+			"the answer is not Argo CD's JSON", argocd.AppSynced,
+		},
+		{
+			"accounts forbidden",
+			map[string]argocdfake.Mode{"/api/v1/account": argocdfake.Forbidden},
+			[]*rampart.Check{argocd.AdminDisabled},
+			`the token lacks the Argo CD permission to read accounts (RBAC "accounts, get"`, argocd.AppHealthy,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := start(t, argocdfake.Config{Apps: []argocdfake.App{good}, Projects: []argocdfake.Project{goodProject},
-				Accounts: []argocdfake.Account{{Name: "admin"}}, Modes: tc.modes})
+			srv := start(t, argocdfake.Config{
+				Apps: []argocdfake.App{good}, Projects: []argocdfake.Project{goodProject},
+				Accounts: []argocdfake.Account{{Name: "admin"}}, Modes: tc.modes,
+			})
 			f, err := collect(t, specFor(srv), token)
 			if err != nil {
 				t.Fatalf("collect: %v", err)

@@ -25,5 +25,7 @@ func TestCatalogAcceptsChecks(t *testing.T) {
 	if _, err := catalog.Load(in.Checks); err != nil {
 		t.Fatal(err)
 	}
-	var _ rampart.Collector = in.NewCollector(rampart.Env{})
+	if in.NewCollector(rampart.Env{}) == nil {
+		t.Error("NewCollector returned nil")
+	}
 }

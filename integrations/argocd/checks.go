@@ -184,8 +184,10 @@ self-heal. Not applicable when requireAutoSync is false.`,
 				}
 			}
 			if len(missing) > 0 {
-				findings = append(findings, rampart.Finding{Item: appItem(a),
-					Message: fmt.Sprintf("%s syncs without %s", a.Name, strings.Join(missing, " and "))})
+				findings = append(findings, rampart.Finding{
+					Item:    appItem(a),
+					Message: fmt.Sprintf("%s syncs without %s", a.Name, strings.Join(missing, " and ")),
+				})
 			}
 		}
 		return rampart.Verdict(findings, fmt.Sprintf("%d application(s) sync automatically with prune and self-heal", len(f.Applications)))
@@ -214,8 +216,10 @@ listed.`,
 		for _, p := range f.AppProjects {
 			for _, r := range p.SourceRepos {
 				if r == "*" {
-					findings = append(findings, rampart.Finding{Item: "project " + p.Name + ": source repositories",
-						Message: fmt.Sprintf("project %s allows applications from any repository (sourceRepos: '*')", p.Name)})
+					findings = append(findings, rampart.Finding{
+						Item:    "project " + p.Name + ": source repositories",
+						Message: fmt.Sprintf("project %s allows applications from any repository (sourceRepos: '*')", p.Name),
+					})
 					break
 				}
 			}
@@ -268,8 +272,10 @@ Errors when the accounts could not be listed (the token needs RBAC
 				continue
 			}
 			if a.Enabled {
-				return rampart.Failed(rampart.Finding{Item: "account admin",
-					Message: fmt.Sprintf("the local admin account is enabled (capabilities: %s)", strings.Join(a.Capabilities, ", "))})
+				return rampart.Failed(rampart.Finding{
+					Item:    "account admin",
+					Message: fmt.Sprintf("the local admin account is enabled (capabilities: %s)", strings.Join(a.Capabilities, ", ")),
+				})
 			}
 			return rampart.Pass("the local admin account is disabled")
 		}

@@ -270,7 +270,7 @@ func (a *api) get(ctx context.Context, path string, q url.Values, out any) error
 // expected is an error that says so, with its start.
 func decode(path string, body []byte, out any) error {
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: the answer is not Argo CD's JSON (%v): %s", path, err, preview(body))
+		return fmt.Errorf("GET %s: the answer is not Argo CD's JSON (%w): %s", path, err, preview(body))
 	}
 	return nil
 }

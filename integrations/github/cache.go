@@ -4,9 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -150,6 +148,3 @@ func defaultCacheDir(getenv func(string) string) string {
 	}
 	return ""
 }
-
-// isNotExist reports a missing file through wrapping.
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

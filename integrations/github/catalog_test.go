@@ -27,7 +27,9 @@ func TestCatalogAcceptsChecks(t *testing.T) {
 	if _, err := catalog.Load(in.Checks); err != nil {
 		t.Fatal(err)
 	}
-	var _ rampart.Collector = in.NewCollector(rampart.Env{})
+	if in.NewCollector(rampart.Env{}) == nil {
+		t.Error("NewCollector returned nil")
+	}
 }
 
 // The register decodes the spec, with its defaults, and can describe it

@@ -46,8 +46,10 @@ admin:org (or an App with organization Administration: read).`,
 			return rampart.Errored(errors.New(orError(o.Error, "GitHub did not report two_factor_requirement_enabled")))
 		}
 		if !*o.TwoFactorRequired {
-			return rampart.Failed(rampart.Finding{Item: "organization " + f.Org,
-				Message: "two-factor authentication is not required of members and outside collaborators"})
+			return rampart.Failed(rampart.Finding{
+				Item:    "organization " + f.Org,
+				Message: "two-factor authentication is not required of members and outside collaborators",
+			})
 		}
 		return rampart.Pass("two-factor authentication is required of every member and outside collaborator")
 	}),
@@ -81,8 +83,10 @@ default_repository_permission). Passes for "none" and "read", fails for
 		case "none", "read":
 			return rampart.Pass("members' base permission is " + o.DefaultRepositoryPermission)
 		}
-		return rampart.Failed(rampart.Finding{Item: "organization " + f.Org,
-			Message: fmt.Sprintf("every member has %s on every repository (base permission)", o.DefaultRepositoryPermission)})
+		return rampart.Failed(rampart.Finding{
+			Item:    "organization " + f.Org,
+			Message: fmt.Sprintf("every member has %s on every repository (base permission)", o.DefaultRepositoryPermission),
+		})
 	}),
 }
 
@@ -103,8 +107,10 @@ token could not see the settings.`,
 			return rampart.Errored(errors.New(orError(o.Error, "GitHub did not report members_can_create_public_repositories")))
 		}
 		if *o.MembersCanCreatePublicRepositories {
-			return rampart.Failed(rampart.Finding{Item: "organization " + f.Org,
-				Message: "members can create public repositories"})
+			return rampart.Failed(rampart.Finding{
+				Item:    "organization " + f.Org,
+				Message: "members can create public repositories",
+			})
 		}
 		return rampart.Pass("only owners can create public repositories")
 	}),
@@ -140,8 +146,10 @@ collaborators could not be read are named in the reason.`,
 		var findings []rampart.Finding
 		for _, o := range f.Owners.Logins {
 			if !allowed(o) {
-				findings = append(findings, rampart.Finding{Item: "owner " + o,
-					Message: fmt.Sprintf("%s is an owner of %s but not in allowedAdmins", o, f.Org)})
+				findings = append(findings, rampart.Finding{
+					Item:    "owner " + o,
+					Message: fmt.Sprintf("%s is an owner of %s but not in allowedAdmins", o, f.Org),
+				})
 			}
 		}
 		return repoVerdict(f, findings, func(r *Repository) ([]rampart.Finding, string) {
@@ -151,8 +159,10 @@ collaborators could not be read are named in the reason.`,
 			var out []rampart.Finding
 			for _, a := range r.OutsideAdmins {
 				if !allowed(a) {
-					out = append(out, rampart.Finding{Item: r.Name + ": outside admin " + a,
-						Message: fmt.Sprintf("outside collaborator %s has admin on %s but is not in allowedAdmins", a, r.Name)})
+					out = append(out, rampart.Finding{
+						Item:    r.Name + ": outside admin " + a,
+						Message: fmt.Sprintf("outside collaborator %s has admin on %s but is not in allowedAdmins", a, r.Name),
+					})
 				}
 			}
 			return out, ""
@@ -188,8 +198,10 @@ policy (admin:org).`,
 		case a.AllowedActions == "selected", a.AllowedActions == "local_only":
 			return rampart.Pass("allowed actions: " + a.AllowedActions)
 		case a.AllowedActions == "all":
-			return rampart.Failed(rampart.Finding{Item: "organization " + f.Org + ": allowed actions",
-				Message: "any action or reusable workflow may run (allowed_actions: all)"})
+			return rampart.Failed(rampart.Finding{
+				Item:    "organization " + f.Org + ": allowed actions",
+				Message: "any action or reusable workflow may run (allowed_actions: all)",
+			})
 		}
 		return rampart.Errored(fmt.Errorf("GitHub reported allowed_actions %q, which Rampart does not know", a.AllowedActions))
 	}),
@@ -220,12 +232,16 @@ token could not read them.`,
 		}
 		var findings []rampart.Finding
 		if a.DefaultWorkflowPermissions != "read" {
-			findings = append(findings, rampart.Finding{Item: "organization " + f.Org + ": default workflow permissions",
-				Message: fmt.Sprintf("workflows' GITHUB_TOKEN gets %s permissions unless they declare less", a.DefaultWorkflowPermissions)})
+			findings = append(findings, rampart.Finding{
+				Item:    "organization " + f.Org + ": default workflow permissions",
+				Message: fmt.Sprintf("workflows' GITHUB_TOKEN gets %s permissions unless they declare less", a.DefaultWorkflowPermissions),
+			})
 		}
 		if yes(a.CanApprovePullRequestReviews) {
-			findings = append(findings, rampart.Finding{Item: "organization " + f.Org + ": workflows approve pull requests",
-				Message: "GitHub Actions may create and approve pull requests, which can satisfy required reviews"})
+			findings = append(findings, rampart.Finding{
+				Item:    "organization " + f.Org + ": workflows approve pull requests",
+				Message: "GitHub Actions may create and approve pull requests, which can satisfy required reviews",
+			})
 		}
 		return rampart.Verdict(findings, "workflow tokens are read-only by default and cannot approve pull requests")
 	}),
@@ -262,8 +278,10 @@ that is off. Errors when the token could not see them.`,
 				return rampart.Errored(errors.New(orError(o.Error, "GitHub did not report whether "+ft.name+" is on for new repositories")))
 			}
 			if !*ft.v {
-				findings = append(findings, rampart.Finding{Item: "new repositories: " + ft.name,
-					Message: ft.name + " is not enabled for new repositories"})
+				findings = append(findings, rampart.Finding{
+					Item:    "new repositories: " + ft.name,
+					Message: ft.name + " is not enabled for new repositories",
+				})
 			}
 		}
 		return rampart.Verdict(findings, "new repositories get secret scanning, push protection and Dependabot alerts")
@@ -291,16 +309,22 @@ them (admin:org_hook).`,
 		for _, h := range f.Webhooks.Hooks {
 			item := fmt.Sprintf("webhook %d", h.ID)
 			if !h.HasSecret {
-				findings = append(findings, rampart.Finding{Item: item + ": secret",
-					Message: fmt.Sprintf("webhook %d to %s has no secret: its deliveries cannot be authenticated", h.ID, h.URL)})
+				findings = append(findings, rampart.Finding{
+					Item:    item + ": secret",
+					Message: fmt.Sprintf("webhook %d to %s has no secret: its deliveries cannot be authenticated", h.ID, h.URL),
+				})
 			}
 			if h.InsecureSSL != "0" && h.InsecureSSL != "" {
-				findings = append(findings, rampart.Finding{Item: item + ": TLS verification",
-					Message: fmt.Sprintf("webhook %d to %s does not verify the receiver's certificate (insecure_ssl %s)", h.ID, h.URL, h.InsecureSSL)})
+				findings = append(findings, rampart.Finding{
+					Item:    item + ": TLS verification",
+					Message: fmt.Sprintf("webhook %d to %s does not verify the receiver's certificate (insecure_ssl %s)", h.ID, h.URL, h.InsecureSSL),
+				})
 			}
 			if strings.HasPrefix(strings.ToLower(h.URL), "http://") {
-				findings = append(findings, rampart.Finding{Item: item + ": plain HTTP",
-					Message: fmt.Sprintf("webhook %d delivers over plain HTTP to %s", h.ID, h.URL)})
+				findings = append(findings, rampart.Finding{
+					Item:    item + ": plain HTTP",
+					Message: fmt.Sprintf("webhook %d delivers over plain HTTP to %s", h.ID, h.URL),
+				})
 			}
 		}
 		return rampart.Verdict(findings, fmt.Sprintf("%d webhook(s), each with a secret and TLS verification", len(f.Webhooks.Hooks)))

@@ -244,5 +244,5 @@ func TestScanFilesOff(t *testing.T) {
 			t.Errorf("%s = %s, want not_applicable", id, ev.Status)
 		}
 	}
-	var _ = github.FileScanners
+	_ = github.FileScanners
 }

@@ -136,15 +136,6 @@ func items(ev rampart.Evaluation) []string {
 	return out
 }
 
-func repo(f *github.Facts, name string) *github.Repository {
-	for i := range f.Repositories {
-		if f.Repositories[i].Name == name {
-			return &f.Repositories[i]
-		}
-	}
-	return nil
-}
-
 func containsAll(s string, parts ...string) bool {
 	for _, p := range parts {
 		if !strings.Contains(s, p) {

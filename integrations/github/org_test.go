@@ -40,7 +40,8 @@ func org50(now time.Time) *githubfake.Org {
 				Rules: []githubfake.Rule{
 					{Type: "pull_request", RequiredApprovingReviewCount: 1, DismissStaleReviewsOnPush: true, RequireCodeOwnerReview: true},
 					{Type: "required_status_checks", Contexts: []string{"ci"}},
-					{Type: "non_fast_forward"}, {Type: "deletion"},
+					{Type: "non_fast_forward"},
+					{Type: "deletion"},
 				},
 			}}
 		case "repo-0012": // a ruleset only evaluated protects nothing
@@ -109,8 +110,10 @@ jobs:
 		{ID: 1, URL: "https://hooks.example.com/github", Secret: true, Events: []string{"push"}, Active: true},
 		{ID: 2, URL: "http://legacy.example.com/hook", Secret: false, InsecureSSL: true, Events: []string{"*"}, Active: true},
 	}
-	o.Installations = []githubfake.Installation{{ID: 9, AppID: 900, AppSlug: "renovate", RepositorySelection: "all",
-		Permissions: map[string]string{"contents": "write", "pull_requests": "write", "metadata": "read"}}}
+	o.Installations = []githubfake.Installation{{
+		ID: 9, AppID: 900, AppSlug: "renovate", RepositorySelection: "all",
+		Permissions: map[string]string{"contents": "write", "pull_requests": "write", "metadata": "read"},
+	}}
 	o.AuditLog = []githubfake.AuditEvent{
 		{Action: "repo.create", Actor: "alice", At: now.Add(-24 * time.Hour)},
 		{Action: "org.add_member", Actor: "bob", At: now.Add(-48 * time.Hour)},
@@ -118,8 +121,10 @@ jobs:
 		{Action: "repo.destroy", Actor: "carol", At: now.Add(-200 * 24 * time.Hour)}, // before the period
 	}
 	// An organization ruleset for release branches leaves main alone.
-	o.Rulesets = []*githubfake.Ruleset{{ID: 5, Name: "releases", Enforcement: "active", Include: []string{"refs/heads/release/**"},
-		Rules: []githubfake.Rule{{Type: "deletion"}}}}
+	o.Rulesets = []*githubfake.Ruleset{{
+		ID: 5, Name: "releases", Enforcement: "active", Include: []string{"refs/heads/release/**"},
+		Rules: []githubfake.Rule{{Type: "deletion"}},
+	}}
 	return o
 }
 

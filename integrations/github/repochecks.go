@@ -87,8 +87,10 @@ error (GraphQL needs an owner's or repository admin's token).`,
 			if e := r.Errors["protection"]; e != "" {
 				return nil, e
 			}
-			return []rampart.Finding{{Item: r.Name + ": " + r.DefaultBranch,
-				Message: fmt.Sprintf("the default branch %s of %s has no branch protection rule and no active ruleset", r.DefaultBranch, r.Name)}}, ""
+			return []rampart.Finding{{
+				Item:    r.Name + ": " + r.DefaultBranch,
+				Message: fmt.Sprintf("the default branch %s of %s has no branch protection rule and no active ruleset", r.DefaultBranch, r.Name),
+			}}, ""
 		}, func(n int) string {
 			return fmt.Sprintf("the default branch of each of %d repositories is protected", n)
 		})
@@ -266,8 +268,10 @@ finding per repository whose visibility differs.`,
 				want = v
 			}
 			if r.Visibility != want {
-				return []rampart.Finding{{Item: r.Name + ": visibility",
-					Message: fmt.Sprintf("%s is %s, the register expects %s", r.Name, r.Visibility, want)}}, ""
+				return []rampart.Finding{{
+					Item:    r.Name + ": visibility",
+					Message: fmt.Sprintf("%s is %s, the register expects %s", r.Name, r.Visibility, want),
+				}}, ""
 			}
 			return nil, ""
 		}, func(n int) string { return fmt.Sprintf("%d repositories have the expected visibility", n) })
@@ -353,8 +357,10 @@ repository.`,
 				out = append(out, rampart.Finding{Item: r.Name + ": secret scanning", Message: r.Name + " has secret scanning " + r.SecretScanning})
 			}
 			if r.PushProtection != "enabled" {
-				out = append(out, rampart.Finding{Item: r.Name + ": push protection",
-					Message: r.Name + " has push protection " + orError(r.PushProtection, "off")})
+				out = append(out, rampart.Finding{
+					Item:    r.Name + ": push protection",
+					Message: r.Name + " has push protection " + orError(r.PushProtection, "off"),
+				})
 			}
 			return out, ""
 		}, func(n int) string {
@@ -383,8 +389,10 @@ readOnly). One finding per key with write access.`,
 			for _, k := range r.DeployKeys {
 				keys++
 				if !k.ReadOnly {
-					out = append(out, rampart.Finding{Item: r.Name + ": deploy key " + k.Title,
-						Message: fmt.Sprintf("deploy key %q can push to %s", k.Title, r.Name)})
+					out = append(out, rampart.Finding{
+						Item:    r.Name + ": deploy key " + k.Title,
+						Message: fmt.Sprintf("deploy key %q can push to %s", k.Title, r.Name),
+					})
 				}
 			}
 			return out, ""

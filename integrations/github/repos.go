@@ -3,6 +3,7 @@ package github
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -236,6 +237,10 @@ func (cl *client) graphqlRepositories(ctx context.Context, byName map[string]*Re
 		// GitHub nulls a repository whose non-null field it refused, so
 		// its name is lost; the REST listing still names it.
 		reason := "GitHub's GraphQL API gave no data for the repository: " + strings.Join(slices.Compact(pageErrs), "; ")
+		if strings.Contains(reason, "FORBIDDEN") {
+			reason = fmt.Sprintf("the token lacks admin rights on the repository (%s or an owner's token with %s); %s",
+				needRepoAdmin.Permission, needRepoAdmin.Scope, reason)
+		}
 		for _, r := range byName {
 			if !seen[r.Name] {
 				r.setGraphQLError(reason)
@@ -257,7 +262,8 @@ func notFound(errs gqlErrors) bool {
 // graphqlReason words a GraphQL failure for the sections it leaves
 // unknown.
 func (cl *client) graphqlReason(err error) string {
-	if f, ok := err.(*gqlFatal); ok {
+	var f *gqlFatal
+	if errors.As(err, &f) {
 		for _, e := range f.Errors {
 			if e.Type == "INSUFFICIENT_SCOPES" {
 				return "the token lacks a scope GitHub's GraphQL API needs: " + e.Message
@@ -368,9 +374,7 @@ func (cl *client) fromGraphQL(_ context.Context, r *Repository, g *gqlRepo, errs
 		p.RequiresConversationOK = p.RequiresConversationOK || bp.RequiresConversationResolution
 	}
 	if g.Rulesets != nil {
-		for _, rs := range g.Rulesets.Nodes {
-			r.pending = append(r.pending, rs)
-		}
+		r.pending = append(r.pending, g.Rulesets.Nodes...)
 	}
 }
 

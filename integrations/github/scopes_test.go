@@ -83,7 +83,7 @@ func TestNonAdminToken(t *testing.T) {
 			t.Errorf("%s = %s (%q), want error", id, ev.Status, ev.Reason)
 		}
 	}
-	if r := evals["GH-REPO-VULN-ALERTS"].Reason; !containsAll(r, "FORBIDDEN", "4 repositories could not be checked") {
+	if r := evals["GH-REPO-VULN-ALERTS"].Reason; !containsAll(r, "the token lacks admin rights on the repository", "FORBIDDEN", "4 repositories could not be checked") {
 		t.Errorf("GH-REPO-VULN-ALERTS reason %q, want GitHub's refusal for each repository", r)
 	}
 	if r := evals["GH-REPO-SECRET-SCANNING"].Reason; !strings.Contains(r, "security_and_analysis") {

@@ -166,7 +166,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp.StatusCode == http.StatusOK && key != "" {
 			if etag := resp.Header.Get("ETag"); etag != "" {
 				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				if err != nil {
 					return nil, fmt.Errorf("read %s: %w", req.URL.Path, err)
 				}
@@ -202,7 +202,7 @@ func replay(req *http.Request, notModified *http.Response, e *etagEntry) *http.R
 
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
+	_ = resp.Body.Close()
 }
 
 // observe keeps the rate-limit headers of a response, and the token's
@@ -285,7 +285,7 @@ func (t *transport) retryDelay(resp *http.Response) (time.Duration, bool, error)
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if err != nil {
 		return 0, false, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
 	}

@@ -188,8 +188,10 @@ func (s *Server) applications(w http.ResponseWriter, r *http.Request) {
 		revision := fmt.Sprintf("%040x", i+1)
 		status := map[string]any{
 			"resources": resources,
-			"sync": map[string]any{"status": a.Sync, "revision": revision,
-				"comparedTo": map[string]any{"source": source, "destination": dest}},
+			"sync": map[string]any{
+				"status": a.Sync, "revision": revision,
+				"comparedTo": map[string]any{"source": source, "destination": dest},
+			},
 			"health":       map[string]any{"status": a.Health, "lastTransitionTime": created},
 			"history":      []any{map[string]any{"revision": revision, "deployedAt": created, "id": 0, "source": source, "deployStartedAt": created}},
 			"reconciledAt": created, "observedAt": created, "sourceType": "Directory",
@@ -231,10 +233,14 @@ func (s *Server) projects(w http.ResponseWriter, _ *http.Request) {
 			dests = append(dests, m)
 		}
 		items = append(items, map[string]any{
-			"metadata": map[string]any{"name": p.Name, "namespace": "argocd", "uid": fmt.Sprintf("10000000-0000-4000-8000-%012d", i),
-				"resourceVersion": fmt.Sprint(2000 + i), "generation": 1, "creationTimestamp": created},
-			"spec": map[string]any{"sourceRepos": p.SourceRepos, "destinations": dests,
-				"clusterResourceWhitelist": []any{map[string]any{"group": "*", "kind": "*"}}},
+			"metadata": map[string]any{
+				"name": p.Name, "namespace": "argocd", "uid": fmt.Sprintf("10000000-0000-4000-8000-%012d", i),
+				"resourceVersion": fmt.Sprint(2000 + i), "generation": 1, "creationTimestamp": created,
+			},
+			"spec": map[string]any{
+				"sourceRepos": p.SourceRepos, "destinations": dests,
+				"clusterResourceWhitelist": []any{map[string]any{"group": "*", "kind": "*"}},
+			},
 			"status": map[string]any{},
 		})
 	}

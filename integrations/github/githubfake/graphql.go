@@ -113,13 +113,13 @@ func parseGraphQL(src string) (doc *gqlDoc, err error) {
 	p.next()
 	doc = &gqlDoc{fragments: map[string]*gqlFragment{}}
 	for p.tok != "" {
-		switch {
-		case p.tok == "{":
+		switch p.tok {
+		case "{":
 			if doc.op != nil {
 				p.fail("only one operation per document is supported")
 			}
 			doc.op = &gqlOp{vars: map[string]gqlValue{}, sel: p.selectionSet()}
-		case p.tok == "query":
+		case "query":
 			if doc.op != nil {
 				p.fail("only one operation per document is supported")
 			}
@@ -149,7 +149,7 @@ func parseGraphQL(src string) (doc *gqlDoc, err error) {
 			}
 			op.sel = p.selectionSet()
 			doc.op = op
-		case p.tok == "fragment":
+		case "fragment":
 			p.next()
 			name := p.name()
 			if p.tok != "on" {
@@ -158,7 +158,7 @@ func parseGraphQL(src string) (doc *gqlDoc, err error) {
 			p.next()
 			on := p.name()
 			doc.fragments[name] = &gqlFragment{on: on, sel: p.selectionSet()}
-		case p.tok == "mutation" || p.tok == "subscription":
+		case "mutation", "subscription":
 			p.fail("the fake answers queries only")
 		default:
 			p.fail("Parse error on " + p.describe())
@@ -333,16 +333,15 @@ func (p *gqlParser) value(constant bool) gqlValue {
 // and comments.
 func (p *gqlParser) next() {
 	for p.pos < len(p.src) {
-		c := p.src[p.pos]
-		switch {
-		case c == '\n':
+		switch p.src[p.pos] {
+		case '\n':
 			p.line++
 			p.col = 1
 			p.pos++
-		case c == ' ' || c == '\t' || c == '\r':
+		case ' ', '\t', '\r':
 			p.pos++
 			p.col++
-		case c == '#':
+		case '#':
 			for p.pos < len(p.src) && p.src[p.pos] != '\n' {
 				p.pos++
 			}
@@ -366,7 +365,7 @@ token:
 	case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 		for p.pos < len(p.src) {
 			d := p.src[p.pos]
-			if d != '_' && !(d >= 'a' && d <= 'z') && !(d >= 'A' && d <= 'Z') && !(d >= '0' && d <= '9') {
+			if d != '_' && (d < 'a' || d > 'z') && (d < 'A' || d > 'Z') && (d < '0' || d > '9') {
 				break
 			}
 			p.advance(1)
@@ -419,7 +418,7 @@ token:
 					if err != nil {
 						p.fail("bad unicode escape")
 					}
-					b.WriteRune(rune(r))
+					b.WriteRune(rune(r)) //nolint:gosec // four hex digits: at most 0xFFFF
 					p.advance(4)
 				default:
 					b.WriteByte(e)
@@ -631,7 +630,8 @@ func (x *gqlExec) checkLimits(sel []*gqlSelection, depth int) error {
 			if v, ok := s.args[a]; ok {
 				n, ok := v.resolve(x.vars).(int64)
 				if !ok || n < 1 || n > 100 {
-					return fmt.Errorf("Requesting %v records on the `%s` connection exceeds the `%s` limit of 100 records.", v.resolve(x.vars), s.name, a)
+					// GitHub's own words, period included.
+					return errors.New(fmt.Sprintf("Requesting %v records on the `%s` connection exceeds the `%s` limit of 100 records.", v.resolve(x.vars), s.name, a)) //nolint:staticcheck // GitHub's message, verbatim
 				}
 			}
 		}

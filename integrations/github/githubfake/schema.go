@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -33,7 +34,11 @@ func (s *Server) graphql(r *http.Request, rp *reply, tok *Token, now time.Time) 
 	}
 	doc, err := parseGraphQL(req.Query)
 	if err != nil {
-		se := err.(*syntaxError)
+		var se *syntaxError
+		if !errors.As(err, &se) {
+			rp.error(http.StatusInternalServerError, err.Error())
+			return
+		}
 		rp.json(http.StatusOK, map[string]any{"errors": []any{map[string]any{
 			"message": se.msg, "locations": []any{map[string]any{"line": se.line, "column": se.col}},
 		}}})
@@ -250,8 +255,10 @@ type repoNode struct {
 func (n *repoNode) typeName() string { return "Repository" }
 
 func forbidden(what string, nonNull bool) error {
-	return &fieldError{typ: "FORBIDDEN", nonNull: nonNull,
-		msg: fmt.Sprintf("Resource not accessible by personal access token: %s needs admin access to the repository.", what)}
+	return &fieldError{
+		typ: "FORBIDDEN", nonNull: nonNull,
+		msg: fmt.Sprintf("Resource not accessible by personal access token: %s needs admin access to the repository.", what),
+	}
 }
 
 func (n *repoNode) field(x *gqlExec, name string, args map[string]any) (any, error) {
@@ -311,8 +318,10 @@ func (n *repoNode) field(x *gqlExec, name string, args map[string]any) (any, err
 		for i, c := range r.Collaborators {
 			items[i] = &plain{typ: "User", fields: map[string]any{"login": c.Login}}
 		}
-		return &connection{typ: "RepositoryCollaboratorConnection", items: items, args: args,
-			edge: func(i int) map[string]any { return map[string]any{"permission": r.Collaborators[i].Permission} }}, nil
+		return &connection{
+			typ: "RepositoryCollaboratorConnection", items: items, args: args,
+			edge: func(i int) map[string]any { return map[string]any{"permission": r.Collaborators[i].Permission} },
+		}, nil
 	case "rulesets":
 		var items []gqlObject
 		for _, rs := range r.Rulesets {
