@@ -246,3 +246,30 @@ func TestScanFilesOff(t *testing.T) {
 	}
 	_ = github.FileScanners
 }
+
+// archived: check judges archived repositories too; requireSignedCommits
+// turns GH-REPO-SIGNED-COMMITS on, and a ruleset's required_signatures
+// rule satisfies it as much as a protection rule's.
+func TestPolicyOptions(t *testing.T) {
+	t.Parallel()
+	srv := fake(t, githubfake.Config{Org: githubfake.Generate("acme", 4, func(i int, r *githubfake.Repo) {
+		switch i {
+		case 0:
+			r.Archived, r.HasWiki = true, true
+		case 1:
+			r.Protection.RequiresCommitSignatures = true
+		case 2:
+			r.Rulesets = []*githubfake.Ruleset{{ID: 9, Name: "signed", Enforcement: "active", Include: []string{"~DEFAULT_BRANCH"},
+				Rules: []githubfake.Rule{{Type: "required_signatures"}}}}
+		}
+	})})
+	spec := specFor(t, srv, "acme")
+	spec.Archived, spec.RequireSignedCommits = "check", true
+	evals := evaluate(t, mustCollect(t, srv, spec))
+	if ev := evals["GH-REPO-WIKI-PROJECTS"]; !slices.Equal(items(ev), []string{"repo-0001: wiki"}) {
+		t.Errorf("archived: check: wikis %v, want the archived repository's", items(ev))
+	}
+	if ev := evals["GH-REPO-SIGNED-COMMITS"]; !slices.Equal(items(ev), []string{"repo-0001: main: signed commits", "repo-0004: main: signed commits"}) {
+		t.Errorf("signed commits: %s %v", ev.Status, items(ev))
+	}
+}
