@@ -5,6 +5,8 @@ package integrations
 
 import (
 	"github.com/rampart-dev/rampart"
+	"github.com/rampart-dev/rampart/integrations/argocd"
+	"github.com/rampart-dev/rampart/integrations/github"
 	"github.com/rampart-dev/rampart/integrations/gitrepo"
 	"github.com/rampart-dev/rampart/integrations/kubernetes"
 	"github.com/rampart-dev/rampart/integrations/server"
@@ -18,5 +20,7 @@ func All() []*rampart.Integration {
 		server.Integration,
 		gitrepo.Integration,
 		kubernetes.Integration,
+		github.Integration,
+		argocd.Integration,
 	}
 }

@@ -15,6 +15,8 @@ var folderKinds = map[string]rampart.Kind{
 	"server":      "server",
 	"gitrepo":     "git-repo",
 	"kubernetes":  "kubernetes-cluster",
+	"github":      "github-org",
+	"argocd":      "argocd",
 }
 
 func TestEveryFolderIsListed(t *testing.T) {
