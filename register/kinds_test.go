@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/rampart-dev/rampart"
@@ -117,6 +118,14 @@ func testKinds() register.Kinds {
 			{Kind: "http-api", Title: "HTTP API", NewSpec: func() rampart.Spec { return &apiSpec{Retries: 3} }},
 			{Kind: "heartbeat", Title: "Heartbeat"},
 		},
-		Inventory: rampart.InventoryKinds,
+		Inventory: testInventory(),
 	}
+}
+
+// testInventory is the domain's inventory kinds plus the kinds whose real
+// integrations live elsewhere: here they take free-form specs, so the
+// starter's commented examples of them parse without importing those
+// integrations.
+func testInventory() []rampart.Kind {
+	return append(slices.Clone(rampart.InventoryKinds), "github-org", "git-repo", "kubernetes-cluster", "argocd")
 }

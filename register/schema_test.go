@@ -12,7 +12,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/rampart-dev/rampart"
 	"github.com/rampart-dev/rampart/register"
 )
 
@@ -42,7 +41,7 @@ func TestSchemaShape(t *testing.T) {
 	}
 	kind := res["properties"].(map[string]any)["kind"].(map[string]any)
 	var want []string
-	for _, k := range rampart.InventoryKinds {
+	for _, k := range testInventory() {
 		want = append(want, string(k))
 	}
 	want = append(want, "tls-endpoint", "server", "http-api", "heartbeat")
