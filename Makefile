@@ -15,7 +15,7 @@ build:
 # The main job on an embedded default: TLS endpoints served on loopback with
 # good and bad certificates, server fixture roots and the local machine,
 # scanned for real; then readiness and the TODO list.
-demo: build deps
+demo: build
 	$(BIN) demo --dir demo-out
 
 # System packages the tests use (git for the git-repo integration).
