@@ -9,6 +9,8 @@ pkgs=(
   chromium          # web: the end-to-end test drives the dashboard in headless Chromium (chromedp)
   postgresql        # the store's conformance suite runs on a real PostgreSQL too
   etcd-server       # the Kubernetes API server's storage, for the kubernetes-cluster tests
+  prometheus              # metrics: a real Prometheus scrapes /metrics; promtool checks and tests the shipped rules
+  prometheus-alertmanager # notify: a real Alertmanager receives Rampart's alerts and resolves them
 )
 missing=()
 for p in "${pkgs[@]}"; do
