@@ -326,11 +326,20 @@ func (s *Server) apiResults(w http.ResponseWriter, r *http.Request, _ *principal
 	if err != nil {
 		return err
 	}
-	out, err := s.opts.Store.Results(r.Context(), f)
-	if err != nil {
-		return err
+	var out []rampart.Result
+	if f.ScanID == 0 && f.Since.IsZero() {
+		// The latest results are in the snapshot already: no query.
+		snap, err := s.view.get(r.Context())
+		if err != nil {
+			return err
+		}
+		out = snap.latestFor(f.ResourceID, f.CheckID, st, f.Limit)
+	} else {
+		if out, err = s.opts.Store.Results(r.Context(), f); err != nil {
+			return err
+		}
+		out = filterStatus(out, st)
 	}
-	out = filterStatus(out, st)
 	if out == nil {
 		out = []rampart.Result{}
 	}
@@ -554,6 +563,7 @@ func (s *Server) apiTaskUpdate(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
+	s.tasks.invalidate()
 	writeJSON(w, s.taskView(t, s.now()))
 	return nil
 }
@@ -686,6 +696,8 @@ func (s *Server) apiExceptionCreate(w http.ResponseWriter, r *http.Request, p *p
 	if err != nil {
 		return err
 	}
+	s.tasks.invalidate()
+	s.excs.invalidate()
 	writeJSONStatus(w, http.StatusCreated, e)
 	return nil
 }
@@ -715,6 +727,8 @@ func (s *Server) apiExceptionRevoke(w http.ResponseWriter, r *http.Request, p *p
 	if err != nil {
 		return err
 	}
+	s.tasks.invalidate()
+	s.excs.invalidate()
 	writeJSON(w, e)
 	return nil
 }
@@ -866,6 +880,7 @@ func (s *Server) apiUserUpdate(w http.ResponseWriter, r *http.Request, p *princi
 	if err != nil {
 		return err
 	}
+	s.auth.clear()
 	writeJSON(w, out)
 	return nil
 }
@@ -918,6 +933,7 @@ func (s *Server) apiTokenRevoke(w http.ResponseWriter, r *http.Request, p *princ
 	if err := s.opts.Store.RevokeToken(r.Context(), id, s.auditActor(r, p), s.now()); err != nil {
 		return err
 	}
+	s.auth.clear()
 	all, err := s.opts.Store.Tokens(r.Context())
 	if err != nil {
 		return err

@@ -289,3 +289,15 @@ func TestAPITokens(t *testing.T) {
 		t.Errorf("a revoked token: %d, want 401", w.Code)
 	}
 }
+
+func TestTaskListPages(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	body := f.do("GET", "/tasks", "viewer", nil).Body.String()
+	if !strings.Contains(body, "4 tasks: 1 to 4 shown") || strings.Contains(body, `rel="next"`) {
+		t.Errorf("one page of four tasks:\n%s", first(body, 3000))
+	}
+	if body := f.do("GET", "/tasks?page=9", "viewer", nil).Body.String(); !strings.Contains(body, "1 to 4 shown") {
+		t.Error("a page past the end does not show the last page")
+	}
+}

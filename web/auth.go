@@ -103,20 +103,27 @@ func NewToken(name string, role rampart.Role, expires time.Time) (secret string,
 // unknown, expired or revoked is an error (401), never anonymous: the
 // caller meant to be someone. A stale session cookie is just anonymous.
 func (s *Server) authenticate(r *http.Request) (*principal, error) {
+	now := s.now()
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, secret, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Bearer") || !strings.HasPrefix(secret, tokenPrefix) {
 			return nil, errorf(rampart.KindUnauthorized, "the Authorization header must be \"Bearer rpt_…\"")
 		}
-		t, err := s.opts.Store.TokenByHash(r.Context(), hashSecret(secret))
+		key := "t:" + hashSecret(secret)
+		if e, ok := s.auth.get(key, now); ok {
+			p := e.p
+			return &p, nil
+		}
+		t, err := s.opts.Store.TokenByHash(r.Context(), key[2:])
 		if rampart.KindOf(err) == rampart.KindNotFound {
+			s.auth.drop(key)
 			return nil, errorf(rampart.KindUnauthorized, "unknown API token")
 		}
 		if err != nil {
 			return nil, err
 		}
-		now := s.now()
 		if !t.Active(now) {
+			s.auth.drop(key)
 			return nil, errorf(rampart.KindUnauthorized, "API token %s has expired or was revoked", t.Name)
 		}
 		if now.Sub(t.LastUsedAt) > time.Minute {
@@ -130,35 +137,52 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 				}
 			}()
 		}
-		return &principal{Name: t.Name, Role: t.Role, Via: "token"}, nil
+		p := principal{Name: t.Name, Role: t.Role, Via: "token"}
+		s.auth.put(key, authEntry{p: p, until: now.Add(authTTL), expires: t.ExpiresAt, tokenID: t.ID})
+		return &p, nil
 	}
 	c, err := r.Cookie(s.sessionCookie())
 	if err != nil || c.Value == "" {
 		return &principal{}, nil
 	}
-	sess, err := s.opts.Store.Session(r.Context(), hashSecret(c.Value))
-	if rampart.KindOf(err) == rampart.KindNotFound {
+	idHash := hashSecret(c.Value)
+	if e, ok := s.auth.get("s:"+idHash, now); ok {
+		p := e.p
+		p.CSRF = csrfFor(c.Value)
+		return &p, nil
+	}
+	anonymous := func() (*principal, error) {
+		s.auth.drop("s:" + idHash)
 		return &principal{}, nil
+	}
+	sess, err := s.opts.Store.Session(r.Context(), idHash)
+	if rampart.KindOf(err) == rampart.KindNotFound {
+		return anonymous()
 	}
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	if !now.Before(sess.ExpiresAt) {
-		return &principal{}, nil
+		return anonymous()
 	}
 	u, err := s.opts.Store.User(r.Context(), sess.UserName)
 	if rampart.KindOf(err) == rampart.KindNotFound {
-		return &principal{}, nil
+		return anonymous()
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !u.Active(now) {
-		return &principal{}, nil
+		return anonymous()
 	}
-	return &principal{Name: u.Name, Role: u.Role, Via: "session", CSRF: csrfFor(c.Value),
-		sessionHash: sess.IDHash, DisplayName: u.DisplayName}, nil
+	p := principal{Name: u.Name, Role: u.Role, Via: "session", sessionHash: sess.IDHash, DisplayName: u.DisplayName}
+	expires := sess.ExpiresAt
+	if !u.ExpiresAt.IsZero() && u.ExpiresAt.Before(expires) {
+		expires = u.ExpiresAt
+	}
+	s.auth.put("s:"+idHash, authEntry{p: p, until: now.Add(authTTL), expires: expires})
+	p.CSRF = csrfFor(c.Value)
+	return &p, nil
 }
 
 // unsafeMethod is a method that may change something.
@@ -307,6 +331,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request, _ *principa
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *principal) error {
 	if p.Via == "session" {
+		s.auth.drop("s:" + p.sessionHash)
 		if err := s.opts.Store.DeleteSession(r.Context(), p.sessionHash); err != nil {
 			return err
 		}

@@ -105,8 +105,10 @@ var routeCases = map[string]routeCase{
 	"POST /tasks/{id}/status":   {ok: 303, path: func(f *fixture) string { return "/tasks/" + firstTask(f) + "/status" }, body: form("status", "open")},
 	"POST /tasks/{id}/assign":   {ok: 303, path: func(f *fixture) string { return "/tasks/" + firstTask(f) + "/assign" }, body: form("assignee", "bob")},
 	"POST /tasks/{id}/comments": {ok: 303, path: func(f *fixture) string { return "/tasks/" + firstTask(f) + "/comments" }, body: form("text", "looking")},
-	"POST /tasks/{id}/accept": {ok: 303, path: func(f *fixture) string { return "/tasks/" + firstTask(f) + "/accept" },
-		body: form("reason", "r", "approver", "ciso", "expires_at", inAMonth, "scope", "check")},
+	"POST /tasks/{id}/accept": {
+		ok: 303, path: func(f *fixture) string { return "/tasks/" + firstTask(f) + "/accept" },
+		body: form("reason", "r", "approver", "ciso", "expires_at", inAMonth, "scope", "check"),
+	},
 	"GET /exceptions":                       {ok: 200},
 	"POST /exceptions/{id}/revoke":          {ok: 303, path: func(f *fixture) string { return "/exceptions/" + freshException(f) + "/revoke" }, body: form()},
 	"GET /scans":                            {ok: 200},
@@ -129,8 +131,10 @@ var routeCases = map[string]routeCase{
 	"GET /api/v1/tasks/{id}":                {ok: 200, path: func(f *fixture) string { return "/api/v1/tasks/" + firstTask(f) }},
 	"PATCH /api/v1/tasks/{id}":              {ok: 200, path: func(f *fixture) string { return "/api/v1/tasks/" + firstTask(f) }, body: jsonBody(map[string]string{"assignee": "carol"})},
 	"GET /api/v1/tasks/{id}/comments":       {ok: 200, path: func(f *fixture) string { return "/api/v1/tasks/" + firstTask(f) + "/comments" }},
-	"POST /api/v1/tasks/{id}/comments": {ok: 201, path: func(f *fixture) string { return "/api/v1/tasks/" + firstTask(f) + "/comments" },
-		body: jsonBody(map[string]string{"text": "on it"})},
+	"POST /api/v1/tasks/{id}/comments": {
+		ok: 201, path: func(f *fixture) string { return "/api/v1/tasks/" + firstTask(f) + "/comments" },
+		body: jsonBody(map[string]string{"text": "on it"}),
+	},
 	"GET /api/v1/exceptions": {ok: 200},
 	"POST /api/v1/exceptions": {ok: 201, body: jsonBody(map[string]string{
 		"check_id": "TLS-EXPIRED", "resource_id": "legacy-tls", "reason": "replacement ordered", "approver": "ciso", "expires_at": inAMonth,

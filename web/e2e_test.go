@@ -2,12 +2,10 @@ package web_test
 
 import (
 	"context"
-
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-
 	"strings"
 	"sync"
 	"testing"

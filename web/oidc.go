@@ -257,6 +257,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request, _ *princip
 		}
 		return err
 	}
+	s.auth.clear() // the role may have changed
 	if err := s.startSession(w, r, name); err != nil {
 		return err
 	}

@@ -67,8 +67,10 @@ func openAPIDocument(routes []Route, version string) ([]byte, error) {
 		}
 		op["responses"] = map[string]any{
 			fmt.Sprint(status): ok,
-			"default": map[string]any{"description": "An error, with a stable code",
-				"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}},
+			"default": map[string]any{
+				"description": "An error, with a stable code",
+				"content":     map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}},
+			},
 		}
 		if rt.Public {
 			op["security"] = []any{}

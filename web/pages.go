@@ -1,10 +1,12 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,7 @@ type overviewData struct {
 	Certs       []certView
 	Expiring    []rampart.Exception
 	Failing     []controlView
+	MoreFailing int
 	Resources   struct{ Total, Failing, Errored, Unscanned int }
 	Controls    struct{ Total, Passing, Failing, Errored, NotEvaluated int }
 	Percent     float64
@@ -67,22 +70,61 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
-	d := overviewData{Framework: f, Frameworks: s.opts.Catalog.Frameworks, Readiness: snap.readiness[f], LastScan: snap.lastScan, Certs: snap.certs}
+	active, at, err := s.activeExceptions(r)
+	if err != nil {
+		return err
+	}
+	// The content depends on the snapshot, the framework, the exceptions
+	// and whether the reader may start scans: rendered once for each.
+	key := fmt.Sprintf("%s|%v|%d", f, p.can(rampart.PermWrite), at.UnixNano())
+	html, ok := snap.renderedContent(key)
+	if !ok {
+		d := *snap.overview(s, f) // a copy: the snapshot's is shared
+		now := s.now()
+		d.Expiring = nil
+		for _, e := range active {
+			if e.ExpiresAt.Sub(now) <= expiringWithin {
+				d.Expiring = append(d.Expiring, e)
+			}
+		}
+		sort.Slice(d.Expiring, func(i, j int) bool { return d.Expiring[i].ExpiresAt.Before(d.Expiring[j].ExpiresAt) })
+		if html, err = s.renderContent("overview", p, &d); err != nil {
+			return err
+		}
+		snap.keepContent(key, html)
+	}
+	return s.renderPage(w, r, http.StatusOK, "prerendered", "overview", p, "Overview", html)
+}
+
+func (snap *snapshot) renderedContent(key string) (template.HTML, bool) {
+	snap.mu.Lock()
+	defer snap.mu.Unlock()
+	h, ok := snap.rendered[key]
+	return h, ok
+}
+
+// keepContent caches rendered content, a bounded number of versions.
+func (snap *snapshot) keepContent(key string, h template.HTML) {
+	snap.mu.Lock()
+	defer snap.mu.Unlock()
+	if snap.rendered == nil || len(snap.rendered) >= 64 {
+		snap.rendered = map[string]template.HTML{}
+	}
+	snap.rendered[key] = h
+}
+
+// overview computes the overview of one framework once per snapshot.
+func (snap *snapshot) overview(s *Server, f string) *overviewData {
+	snap.mu.Lock()
+	defer snap.mu.Unlock()
+	if d, ok := snap.overviews[f]; ok {
+		return d
+	}
+	d := &overviewData{Framework: f, Frameworks: s.opts.Catalog.Frameworks, Readiness: snap.readiness[f], LastScan: snap.lastScan, Certs: snap.certs}
 	d.Trend, d.TrendPoints = trendChart(snap.scans)
 	for _, e := range snap.changes {
 		d.Changes = append(d.Changes, changeLine{At: e.At, Actor: e.Actor, Action: e.Action, Object: e.Object, Link: objectLink(e.Object)})
 	}
-	now := s.now()
-	active, err := s.opts.Store.Exceptions(r.Context(), now)
-	if err != nil {
-		return err
-	}
-	for _, e := range active {
-		if e.ExpiresAt.Sub(now) <= expiringWithin {
-			d.Expiring = append(d.Expiring, e)
-		}
-	}
-	sort.Slice(d.Expiring, func(i, j int) bool { return d.Expiring[i].ExpiresAt.Before(d.Expiring[j].ExpiresAt) })
 	for _, c := range s.opts.Catalog.Controls {
 		st := snap.statuses[c.ID].Status
 		d.Controls.Total++
@@ -99,6 +141,10 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, p *princip
 		}
 	}
 	sort.SliceStable(d.Failing, func(i, j int) bool { return d.Failing[i].Fail > d.Failing[j].Fail })
+	if len(d.Failing) > maxFailingShown {
+		d.MoreFailing = len(d.Failing) - maxFailingShown
+		d.Failing = d.Failing[:maxFailingShown]
+	}
 	if ev := d.Controls.Passing + d.Controls.Failing + d.Controls.Errored; ev > 0 {
 		d.Evaluated, d.Percent = true, 100*float64(d.Controls.Passing)/float64(ev)
 	}
@@ -113,8 +159,16 @@ func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, p *princip
 			d.Resources.Unscanned++
 		}
 	}
-	return s.render(w, r, http.StatusOK, "overview", p, "Overview", d)
+	if snap.overviews == nil {
+		snap.overviews = map[string]*overviewData{}
+	}
+	snap.overviews[f] = d
+	return d
 }
+
+// maxFailingShown bounds the overview's list of failing controls; the
+// controls page lists them all.
+const maxFailingShown = 15
 
 type controlsData struct {
 	Area, Criterion, Status string
@@ -303,38 +357,62 @@ func (s *Server) evidencePage(w http.ResponseWriter, r *http.Request, p *princip
 // Tasks: the list, the board, one task.
 
 type tasksData struct {
-	Filter    rampart.TaskFilter
-	Statuses  string
-	Tasks     []taskView
-	Total     int
-	Excepted  bool
-	Owner     string
-	Area      string
-	Resource  string
-	Truncated bool
+	Filter   rampart.TaskFilter
+	Statuses string
+	Tasks    []taskView
+	Total    int
+	Excepted bool
+	Owner    string
+	Area     string
+	Resource string
+	// First and Last number the tasks shown; Prev and Next link the pages.
+	First, Last int
+	Prev, Next  string
 }
 
-// pageTasks bounds the list page; the API pages further.
-const pageTasks = 200
+// pageTasks is how many tasks a page of the list shows.
+const pageTasks = 100
 
 func (s *Server) tasksPage(w http.ResponseWriter, r *http.Request, p *principal) error {
 	f, _, err := s.taskFilter(r)
 	if err != nil {
 		return err
 	}
-	tasks, err := s.tasksCached(r, f)
+	e, err := s.taskEntry(r, f)
 	if err != nil {
 		return err
 	}
-	d := tasksData{Filter: f, Statuses: r.URL.Query().Get("status"), Total: len(tasks), Excepted: f.IncludeExcepted,
-		Owner: f.Owner, Area: f.Area, Resource: f.ResourceID}
-	if len(tasks) > pageTasks {
-		tasks, d.Truncated = tasks[:pageTasks], true
+	// The list is rendered once per cached list and query.
+	html, ok := e.content(r.URL.RawQuery)
+	if !ok {
+		tasks := e.tasks
+		d := tasksData{
+			Filter: f, Statuses: r.URL.Query().Get("status"), Total: len(tasks), Excepted: f.IncludeExcepted,
+			Owner: f.Owner, Area: f.Area, Resource: f.ResourceID,
+		}
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page = max(1, min(page, (len(tasks)+pageTasks-1)/pageTasks))
+		from := (page - 1) * pageTasks
+		tasks = tasks[min(from, len(tasks)):min(from+pageTasks, len(tasks))]
+		q := r.URL.Query()
+		if page > 1 {
+			q.Set("page", strconv.Itoa(page-1))
+			d.Prev = "/tasks?" + q.Encode()
+		}
+		if from+pageTasks < d.Total {
+			q.Set("page", strconv.Itoa(page+1))
+			d.Next = "/tasks?" + q.Encode()
+		}
+		d.First, d.Last = from+1, from+len(tasks)
+		for _, t := range tasks {
+			d.Tasks = append(d.Tasks, s.taskView(t, f.Now))
+		}
+		if html, err = s.renderContent("tasks", p, d); err != nil {
+			return err
+		}
+		e.keep(r.URL.RawQuery, html)
 	}
-	for _, t := range tasks {
-		d.Tasks = append(d.Tasks, s.taskView(t, f.Now))
-	}
-	return s.render(w, r, http.StatusOK, "tasks", p, "Tasks", d)
+	return s.renderPage(w, r, http.StatusOK, "prerendered", "tasks", p, "Tasks", html)
 }
 
 type column struct {
@@ -354,8 +432,10 @@ func (s *Server) boardPage(w http.ResponseWriter, r *http.Request, p *principal)
 		return err
 	}
 	cols := []column{
-		{Key: "open", Title: "Open"}, {Key: "in_progress", Title: "In progress"},
-		{Key: "accepted", Title: "Accepted risk"}, {Key: "resolved", Title: "Resolved"},
+		{Key: "open", Title: "Open"},
+		{Key: "in_progress", Title: "In progress"},
+		{Key: "accepted", Title: "Accepted risk"},
+		{Key: "resolved", Title: "Resolved"},
 	}
 	idx := map[string]int{"open": 0, "in_progress": 1, "accepted": 2, "resolved": 3}
 	for _, t := range tasks {
@@ -426,6 +506,7 @@ func (s *Server) taskPage(w http.ResponseWriter, r *http.Request, p *principal) 
 func (s *Server) done(w http.ResponseWriter, r *http.Request, to string) error {
 	to = safeNext(to)
 	s.tasks.invalidate()
+	s.excs.invalidate()
 	if r.Header.Get("HX-Request") == "true" {
 		get, err := http.NewRequestWithContext(r.Context(), http.MethodGet, to, nil)
 		if err != nil {

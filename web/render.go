@@ -162,14 +162,34 @@ func (p *pages) funcs() template.FuncMap {
 	}
 }
 
+// renderContent renders only a page's content block, for pages whose
+// content is cached and wrapped in the layout per request.
+func (s *Server) renderContent(name string, p *principal, data any) (template.HTML, error) {
+	t, ok := s.pages.sets[name]
+	if !ok {
+		return "", fmt.Errorf("web: no page template %s", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "content", pageData{User: p, Now: s.now(), Data: data}); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return template.HTML(buf.String()), nil // #nosec G203 -- produced by html/template
+}
+
 // render writes a page: the whole layout, or for an htmx request that
 // targets a fragment, the same page (htmx selects what it swaps).
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *principal, title string, data any) error {
+	nav, _, _ := strings.Cut(name, "_")
+	return s.renderPage(w, r, status, name, nav, p, title, data)
+}
+
+// renderPage is render with the navigation entry named apart from the
+// template (a prerendered page keeps its place in the menu).
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name, nav string, p *principal, title string, data any) error {
 	t, ok := s.pages.sets[name]
 	if !ok {
 		return fmt.Errorf("web: no page template %s", name)
 	}
-	nav, _, _ := strings.Cut(name, "_")
 	pd := pageData{
 		Title: title, Nav: nav, User: p, Version: s.opts.Version, Now: s.now(), Data: data,
 		Assets: map[string]string{

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"slices"
 	"sort"
 	"strconv"
@@ -139,24 +140,48 @@ type snapshot struct {
 	resIndex   map[string]int
 	certs      []certView
 	changes    []rampart.AuditEntry
+
+	mu        sync.Mutex
+	overviews map[string]*overviewData
+	rendered  map[string]template.HTML
 }
 
 // viewCache holds the snapshot of the newest scan. Building one reads
 // every latest result (tens of thousands on a large estate), so it is
 // done once per scan, by one request while the others wait for it.
 type viewCache struct {
-	s    *Server
-	mu   sync.Mutex
-	snap *snapshot
+	s       *Server
+	mu      sync.Mutex
+	snap    *snapshot
+	checked time.Time // when the newest scan was last looked up
+	// checking is set while one request looks the newest scan up.
+	checking bool
 }
+
+// recheckEvery is how often the newest scan is looked up: a scan that
+// finishes shows on the dashboard within this.
+const recheckEvery = time.Second
 
 // runningRefresh bounds how stale the snapshot may be while a scan is
 // still saving results.
 const runningRefresh = 2 * time.Second
 
 func (c *viewCache) get(ctx context.Context) (*snapshot, error) {
+	now := c.s.now()
+	c.mu.Lock()
+	if c.snap != nil && (c.checking || (now.Sub(c.checked) < recheckEvery && now.Sub(c.checked) >= 0)) {
+		// Fresh enough, or another request is looking: serve what is here.
+		snap := c.snap
+		c.mu.Unlock()
+		return snap, nil
+	}
+	c.checking = c.snap != nil
+	c.mu.Unlock()
 	scans, err := c.s.opts.Store.Scans(ctx, 1)
 	if err != nil {
+		c.mu.Lock()
+		c.checking = false
+		c.mu.Unlock()
 		return nil, err
 	}
 	key := "none"
@@ -169,6 +194,7 @@ func (c *viewCache) get(ctx context.Context) (*snapshot, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.checked, c.checking = now, false
 	if c.snap != nil && c.snap.key == key {
 		return c.snap, nil
 	}
@@ -432,8 +458,10 @@ func (s *Server) resourceDetail(snap *snapshot, id string) (resourceDetail, erro
 func (s *Server) taskView(t rampart.Task, now time.Time) taskView {
 	score := t.Priority(now)
 	due := t.DueBy()
-	return taskView{Task: t, Priority: rampart.PriorityLabel(score), PriorityScore: score, DueBy: due,
-		Overdue: t.Status != rampart.TaskResolved && now.After(due)}
+	return taskView{
+		Task: t, Priority: rampart.PriorityLabel(score), PriorityScore: score, DueBy: due,
+		Overdue: t.Status != rampart.TaskResolved && now.After(due),
+	}
 }
 
 // comments reads a task's comments, which are entries of the audit log:
@@ -453,4 +481,33 @@ func (s *Server) comments(ctx context.Context, id int64) ([]comment, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// latestFor selects from the latest results, in the store's order (by
+// resource, then check).
+func (snap *snapshot) latestFor(resourceID, checkID string, st rampart.Status, n int) []rampart.Result {
+	var idx []int
+	switch {
+	case resourceID != "":
+		idx = snap.byResource[resourceID]
+	case checkID != "":
+		idx = snap.byCheck[checkID]
+	default:
+		idx = make([]int, len(snap.latest))
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	out := []rampart.Result{}
+	for _, i := range idx {
+		r := snap.latest[i]
+		if (checkID != "" && r.CheckID != checkID) || (st != "" && r.Status != st) {
+			continue
+		}
+		if n > 0 && len(out) == n {
+			break
+		}
+		out = append(out, r)
+	}
+	return out
 }

@@ -83,6 +83,8 @@ type Server struct {
 	view    *viewCache
 	tasks   taskCache
 	verify  verifyCache
+	auth    authCache
+	excs    exceptionCache
 	scans   *scanner
 	limiter *loginLimiter
 	oidc    *oidcProvider
