@@ -110,6 +110,9 @@ func setDefault(d *time.Duration, v time.Duration) {
 	}
 }
 
+// Holder is the name this dispatcher claims deliveries and the lease under.
+func (d *Dispatcher) Holder() string { return d.cfg.Holder }
+
 // Wake makes a running dispatcher pass at once: call it after enqueueing
 // (the scheduler's AfterPass). It never blocks.
 func (d *Dispatcher) Wake() {

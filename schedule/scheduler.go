@@ -64,8 +64,8 @@ type Config struct {
 	Location *time.Location
 	// Jitter bounds how long past its period's start a job waits.
 	Jitter time.Duration
-	// ReviewGrace is how long a review may stay open before it is overdue
-	// (never past the next period's start).
+	// ReviewGrace is how long a review may stay open, from when it is
+	// opened, before it is overdue (never past the next period's start).
 	ReviewGrace time.Duration
 	Clock       Clock
 	// Holder names this process in the lease and run claims; a random
@@ -141,6 +141,9 @@ func DefaultHolder() string {
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
+
+// Holder is the name this scheduler holds the lease and claims under.
+func (s *Scheduler) Holder() string { return s.cfg.Holder }
 
 // Jobs returns the scheduler's jobs.
 func (s *Scheduler) Jobs() []Job { return s.jobs }
@@ -274,9 +277,16 @@ func (s *Scheduler) RunOnce(ctx context.Context) (*Pass, error) {
 func (s *Scheduler) review(it Item, now time.Time) rampart.Review {
 	c, p := it.Job.Control, it.Job.Periodicity
 	nextDue := next(p, it.Period)
+	// The grace runs from when the owner is told: a review opened late
+	// (the first run of a new install, or after downtime) is not overdue
+	// on arrival.
+	from := it.Period
+	if now.After(from) {
+		from = now
+	}
 	r := rampart.Review{
 		ControlID: c.ID, Title: c.Title, Procedure: c.Procedure, Owner: c.Owner, Area: c.Area,
-		Periodicity: p.String(), DueAt: it.Period, NextDueAt: nextDue, DueBy: it.Period.Add(s.cfg.ReviewGrace), CreatedAt: now,
+		Periodicity: p.String(), DueAt: it.Period, NextDueAt: nextDue, DueBy: from.Add(s.cfg.ReviewGrace), CreatedAt: now,
 	}
 	if r.DueBy.After(nextDue) {
 		r.DueBy = nextDue

@@ -38,14 +38,22 @@ func newEstate() *estate {
 	return &estate{
 		fake: fake,
 		controls: []*rampart.Control{
-			{ID: "AUTO-01", Title: "Endpoints are strong", Periodicity: rampart.MustPeriodicity("daily"), Owner: "sre",
-				Area: "security/pki", Kinds: []rampart.Kind{"fake"}, Checks: []string{"FAKE-01"}},
-			{ID: "MAN-01", Title: "Vault audit devices are reviewed", Periodicity: rampart.MustPeriodicity("daily"), Owner: "security-officer",
-				Area: "security/credentials", Kinds: []rampart.Kind{"vault"}, Procedure: "1. Read the audit log.\n2. Sign off."},
-			{ID: "MAN-02", Title: "Vault policies are reviewed", Periodicity: rampart.MustPeriodicity("weekly"), Owner: "security-officer",
-				Area: "security/credentials", Kinds: []rampart.Kind{"vault"}, Procedure: "Review the policies."},
-			{ID: "MAN-03", Title: "Access is reviewed", Periodicity: rampart.MustPeriodicity("quarterly"), Owner: "platform-lead",
-				Area: "people", Procedure: "Export the members and confirm each one."},
+			{
+				ID: "AUTO-01", Title: "Endpoints are strong", Periodicity: rampart.MustPeriodicity("daily"), Owner: "sre",
+				Area: "security/pki", Kinds: []rampart.Kind{"fake"}, Checks: []string{"FAKE-01"},
+			},
+			{
+				ID: "MAN-01", Title: "Vault audit devices are reviewed", Periodicity: rampart.MustPeriodicity("daily"), Owner: "security-officer",
+				Area: "security/credentials", Kinds: []rampart.Kind{"vault"}, Procedure: "1. Read the audit log.\n2. Sign off.",
+			},
+			{
+				ID: "MAN-02", Title: "Vault policies are reviewed", Periodicity: rampart.MustPeriodicity("weekly"), Owner: "security-officer",
+				Area: "security/credentials", Kinds: []rampart.Kind{"vault"}, Procedure: "Review the policies.",
+			},
+			{
+				ID: "MAN-03", Title: "Access is reviewed", Periodicity: rampart.MustPeriodicity("quarterly"), Owner: "platform-lead",
+				Area: "people", Procedure: "Export the members and confirm each one.",
+			},
 		},
 		resources: []*rampart.Resource{
 			{ID: "web", Kind: "fake", Name: "Web", Owner: "sre", Environment: "production"},
@@ -160,6 +168,12 @@ func TestCatchUpAfterTenDaysDownRunsEachJobOnce(t *testing.T) {
 	equal(t, "quarterly reviews", dues(reviewsOf(t, db, "MAN-03")), []string{"2026-01-01 00:00 CET"})
 	if runOnce(t, s).Did() {
 		t.Errorf("a pass right after catching up did something")
+	}
+	// The quarterly review opened on the 20th for a quarter that began in
+	// January: its grace runs from when it was opened, up to the quarter's
+	// end.
+	if q := reviewsOf(t, db, "MAN-03")[0]; q.Overdue(clock.Now()) || !q.DueBy.Equal(at(2026, 4, 1, 0, 0)) {
+		t.Errorf("quarterly review opened late: due by %s, want the quarter's end", q.DueBy.In(madrid))
 	}
 	// The old daily review was never done: it is overdue, and counts.
 	old := reviewsOf(t, db, "MAN-01")[0]
@@ -377,7 +391,7 @@ func TestReviewLifecycle(t *testing.T) {
 		t.Fatalf("quarterly reviews = %+v, want one", open)
 	}
 	r := open[0]
-	if !r.DueAt.Equal(at(2026, 4, 1, 0, 0)) || !r.NextDueAt.Equal(at(2026, 7, 1, 0, 0)) || !r.DueBy.Equal(at(2026, 4, 15, 0, 0)) ||
+	if !r.DueAt.Equal(at(2026, 4, 1, 0, 0)) || !r.NextDueAt.Equal(at(2026, 7, 1, 0, 0)) || !r.DueBy.Equal(at(2026, 4, 15, 8, 0)) || // fourteen days from when it was opened
 		r.Owner != "platform-lead" || r.Procedure == "" || r.Status != rampart.ReviewOpen {
 		t.Errorf("opened review = %+v", r)
 	}

@@ -152,6 +152,9 @@ Start here:
 		newServeCmd(e),
 		newUserCmd(e),
 		newTokenCmd(e),
+		newScheduleCmd(e),
+		newReviewCmd(e),
+		newNotifyCmd(e),
 	)
 	return root
 }
