@@ -46,8 +46,10 @@ var controlIDs = map[string][]string{
 	"infrastructure/ceph":       {"CEPH-01", "CEPH-02"},
 	"infrastructure/cloudflare": {"CF-01", "CF-02"},
 	"infrastructure/terraform":  {"TF-01", "TF-02", "TF-03"},
-	"infrastructure/servers": {"SRV-01", "SRV-02", "SRV-03", "SRV-04", "SRV-05", "SRV-06",
-		"SRV-07", "SRV-08", "SRV-09", "SRV-10", "SRV-11", "SRV-12"},
+	"infrastructure/servers": {
+		"SRV-01", "SRV-02", "SRV-03", "SRV-04", "SRV-05", "SRV-06",
+		"SRV-07", "SRV-08", "SRV-09", "SRV-10", "SRV-11", "SRV-12",
+	},
 	"infrastructure/kubernetes": {"K8S-01", "K8S-02", "K8S-03", "K8S-04", "K8S-05", "K8S-06", "K8S-07"},
 	"infrastructure/monitoring": {"MON-01", "MON-02"},
 	"security/firewalls":        {"FW-01", "FW-02", "FW-03", "FW-04"},

@@ -359,8 +359,11 @@ func TestCheckErrors(t *testing.T) {
 		checks []*rampart.Check
 		want   string
 	}{
-		{"unknown control", []*rampart.Check{fakeCheck("GH-2FA", "GH-01", "GH-99")},
-			`check GH-2FA names control "GH-99", which is not in the catalog`},
+		{
+			"unknown control",
+			[]*rampart.Check{fakeCheck("GH-2FA", "GH-01", "GH-99")},
+			`check GH-2FA names control "GH-99", which is not in the catalog`,
+		},
 		{"incomplete check", []*rampart.Check{noRun}, `check "NO-RUN" lacks run`},
 		{"no controls", []*rampart.Check{fakeCheck("ORPHAN")}, `check "ORPHAN" lacks controls`},
 		{"duplicate", []*rampart.Check{fakeCheck("TWICE", "GH-01"), fakeCheck("TWICE", "GH-02")}, "check TWICE is declared twice"},

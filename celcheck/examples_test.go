@@ -48,13 +48,19 @@ func tlsExample(issuer, version, keyAlg string, expires time.Time, dnsNames ...s
 		Address: "www.example.com:443", ServerName: "www.example.com", CollectedAt: now,
 		Version: version, CipherSuite: "TLS_AES_128_GCM_SHA256",
 		Chain: []tlsendpoint.Certificate{
-			{Position: 0, Subject: "CN=www.example.com", CommonName: "www.example.com", Issuer: issuer,
+			{
+				Position: 0, Subject: "CN=www.example.com", CommonName: "www.example.com", Issuer: issuer,
 				DNSNames: dnsNames, NotBefore: now.AddDate(0, -1, 0), NotAfter: expires,
-				PublicKeyAlgorithm: keyAlg, PublicKeyBits: 256, SignatureAlgorithm: "ECDSA-SHA256"},
-			{Position: 1, Subject: issuer, Issuer: "CN=Root", NotAfter: now.AddDate(3, 0, 0),
-				PublicKeyAlgorithm: keyAlg, PublicKeyBits: 384, IsCA: true},
-			{Position: 2, Subject: "CN=Root", Issuer: "CN=Root", NotAfter: now.AddDate(10, 0, 0),
-				PublicKeyAlgorithm: "RSA", PublicKeyBits: 4096, IsCA: true, SelfSigned: true},
+				PublicKeyAlgorithm: keyAlg, PublicKeyBits: 256, SignatureAlgorithm: "ECDSA-SHA256",
+			},
+			{
+				Position: 1, Subject: issuer, Issuer: "CN=Root", NotAfter: now.AddDate(3, 0, 0),
+				PublicKeyAlgorithm: keyAlg, PublicKeyBits: 384, IsCA: true,
+			},
+			{
+				Position: 2, Subject: "CN=Root", Issuer: "CN=Root", NotAfter: now.AddDate(10, 0, 0),
+				PublicKeyAlgorithm: "RSA", PublicKeyBits: 4096, IsCA: true, SelfSigned: true,
+			},
 		},
 		Trust:    tlsendpoint.TrustResult{Roots: "system", Status: tlsendpoint.Trusted, VerifiedAt: now},
 		Hostname: tlsendpoint.HostnameMatch{Name: "www.example.com", Matches: true},

@@ -287,8 +287,12 @@ func (p *parser) check(i int, n *yaml.Node) (*rampart.Check, *yaml.Node) {
 		name string
 		ok   bool
 	}{
-		{"id", s.id != ""}, {"title", s.title != ""}, {"severity", s.nodes["severity"] != nil},
-		{"kind", s.kind != ""}, {"controls", len(s.controls) > 0}, {"remediation", s.remediation != ""},
+		{"id", s.id != ""},
+		{"title", s.title != ""},
+		{"severity", s.nodes["severity"] != nil},
+		{"kind", s.kind != ""},
+		{"controls", len(s.controls) > 0},
+		{"remediation", s.remediation != ""},
 		{"doc", s.doc != ""},
 	} {
 		if !f.ok && !p.erred[s.nodes[f.name]] {

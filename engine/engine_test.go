@@ -407,11 +407,13 @@ func TestCheckFailures(t *testing.T) {
 // end in error, those that finished keep their result.
 func TestEvaluationTimeout(t *testing.T) {
 	t.Parallel()
-	slow := &rampart.Check{ID: "A-SLOW", Title: "slow", Kind: fakeKind, Controls: []string{"TEST-01"},
+	slow := &rampart.Check{
+		ID: "A-SLOW", Title: "slow", Kind: fakeKind, Controls: []string{"TEST-01"},
 		Run: func(context.Context, rampart.Facts) rampart.Evaluation {
 			time.Sleep(80 * time.Millisecond)
 			return rampart.Pass("slow but fine")
-		}}
+		},
+	}
 	fake := &enginetest.Integration{Kind: fakeKind, Collect: factsBy(nil)}
 	e := newEngine(nil, fake, slow)
 	e.Timeout = 50 * time.Millisecond

@@ -13,7 +13,7 @@ import (
 // msgLiteralCredential is the one message for any credential written into
 // the register. It never carries the value: error text ends up in
 // terminals, CI logs and issue trackers.
-const msgLiteralCredential = "a literal credential; write env:NAME or file:PATH"
+const msgLiteralCredential = "a literal credential; write env:NAME or file:PATH" //nolint:gosec // G101: a message about credentials, not one
 
 // credentialKeySuffixes are the endings (of a key lower-cased, without
 // separators) that name a credential. Suffixes rather than whole words so

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -89,8 +90,10 @@ func run(bin string, s sizes, dir string) error {
 	out = append(out, measure{Name: "baseline: read every file of the tree", WallSeconds: readAll.Seconds(), FilesPerSec: float64(files) / readAll.Seconds()})
 
 	cache := filepath.Join(dir, "cache")
-	treeArgs := []string{"check", tree, "-o", "json", "--output-file", os.DevNull, "--cache-dir", cache,
-		"--scanner", "dockerfile,workflow,kube,terraform", "--stats"}
+	treeArgs := []string{
+		"check", tree, "-o", "json", "--output-file", os.DevNull, "--cache-dir", cache,
+		"--scanner", "dockerfile,workflow,kube,terraform", "--stats",
+	}
 	for _, name := range []string{"rampart check tree, cold cache", "rampart check tree, warm cache"} {
 		m, err := timed(name, bin, treeArgs...)
 		if err != nil {
@@ -107,8 +110,10 @@ func run(bin string, s sizes, dir string) error {
 		return err
 	}
 	out = append(out, gl)
-	histArgs := []string{"check", hist, "-o", "json", "--output-file", os.DevNull, "--cache-dir", filepath.Join(dir, "cache-h"),
-		"--scanner", "secrets", "--history-depth", fmt.Sprint(s.commits), "--stats"}
+	histArgs := []string{
+		"check", hist, "-o", "json", "--output-file", os.DevNull, "--cache-dir", filepath.Join(dir, "cache-h"),
+		"--scanner", "secrets", "--history-depth", fmt.Sprint(s.commits), "--stats",
+	}
 	for _, name := range []string{"rampart check history (secrets), cold cache", "rampart check history (secrets), warm cache"} {
 		m, err := timed(name, bin, histArgs...)
 		if err != nil {
@@ -131,16 +136,19 @@ func timed(name, bin string, args ...string) (measure, error) {
 	err := cmd.Run()
 	wall := time.Since(start)
 	// rampart check exits 1 when it finds something: that is the point.
-	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() > 1) {
-		return measure{}, fmt.Errorf("%s: %v\n%s", name, err, stderr.String())
+	var ee *exec.ExitError
+	if err != nil && (!errors.As(err, &ee) || ee.ExitCode() > 1) {
+		return measure{}, fmt.Errorf("%s: %w\n%s", name, err, stderr.String())
 	}
 	if s := strings.TrimSpace(stderr.String()); s != "" {
 		fmt.Fprintf(os.Stderr, "%s: %s\n", name, s)
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return measure{Name: name, WallSeconds: wall.Seconds(), CPUSeconds: cpu.Seconds(), CoresUsed: cpu.Seconds() / wall.Seconds(),
-		PeakRSSMiB: float64(ru.Maxrss) / 1024}, nil
+	return measure{
+		Name: name, WallSeconds: wall.Seconds(), CPUSeconds: cpu.Seconds(), CoresUsed: cpu.Seconds() / wall.Seconds(),
+		PeakRSSMiB: float64(ru.Maxrss) / 1024,
+	}, nil
 }
 
 func write(path, body string) error {
@@ -316,12 +324,12 @@ func generateHistory(dir string, commits int) error {
 		return err
 	}
 	git := func(stdin []byte, args ...string) error {
-		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd := exec.CommandContext(context.Background(), "git", append([]string{"-C", dir}, args...)...)
 		cmd.Stdin = bytes.NewReader(stdin)
 		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@example.com",
 			"GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@example.com")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+			return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
 		}
 		return nil
 	}

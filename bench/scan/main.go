@@ -44,21 +44,21 @@ func main() {
 
 // result is one line of the report, as JSON for bench/run.sh.
 type result struct {
-	Kind              string  `json:"kind"`
-	Resources         int     `json:"resources"`
-	Concurrency       int     `json:"concurrency"`
-	WallSeconds       float64 `json:"wall_seconds"`
-	ResourcesPerSec   float64 `json:"resources_per_second"`
-	PeakRSSMiB        float64 `json:"peak_rss_mib"`
-	Results           int     `json:"results"`
-	StoreBytes        int64   `json:"store_bytes"`
-	StoreBytesPerRes  float64 `json:"store_bytes_per_result"`
-	BaselineSeconds   float64 `json:"baseline_seconds"`
-	BaselineWhat      string  `json:"baseline"`
-	RatioToBaseline   float64 `json:"ratio_to_baseline"`
-	SetupSeconds      float64 `json:"setup_seconds"`
-	CPUSeconds        float64 `json:"cpu_seconds"`
-	CoresUsed         float64 `json:"cores_used"`
+	Kind             string  `json:"kind"`
+	Resources        int     `json:"resources"`
+	Concurrency      int     `json:"concurrency"`
+	WallSeconds      float64 `json:"wall_seconds"`
+	ResourcesPerSec  float64 `json:"resources_per_second"`
+	PeakRSSMiB       float64 `json:"peak_rss_mib"`
+	Results          int     `json:"results"`
+	StoreBytes       int64   `json:"store_bytes"`
+	StoreBytesPerRes float64 `json:"store_bytes_per_result"`
+	BaselineSeconds  float64 `json:"baseline_seconds"`
+	BaselineWhat     string  `json:"baseline"`
+	RatioToBaseline  float64 `json:"ratio_to_baseline"`
+	SetupSeconds     float64 `json:"setup_seconds"`
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	CoresUsed        float64 `json:"cores_used"`
 }
 
 func run(bin string, n int, kind string, conc int, dir string) error {

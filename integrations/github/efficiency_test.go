@@ -259,8 +259,10 @@ func TestPolicyOptions(t *testing.T) {
 		case 1:
 			r.Protection.RequiresCommitSignatures = true
 		case 2:
-			r.Rulesets = []*githubfake.Ruleset{{ID: 9, Name: "signed", Enforcement: "active", Include: []string{"~DEFAULT_BRANCH"},
-				Rules: []githubfake.Rule{{Type: "required_signatures"}}}}
+			r.Rulesets = []*githubfake.Ruleset{{
+				ID: 9, Name: "signed", Enforcement: "active", Include: []string{"~DEFAULT_BRANCH"},
+				Rules: []githubfake.Rule{{Type: "required_signatures"}},
+			}}
 		}
 	})})
 	spec := specFor(t, srv, "acme")

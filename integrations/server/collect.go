@@ -735,7 +735,7 @@ func syscheck(b []byte) (line int, on bool, err error) {
 	var text strings.Builder
 	for {
 		tok, err := d.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return line, on, nil
 		}
 		if err != nil {

@@ -202,20 +202,6 @@ func exists(fsys fs.FS, hostPath string) (bool, error) {
 	return false, fmt.Errorf("stat %s: %w", hostPath, err)
 }
 
-// lexists reports whether a host path exists as a file or a link, without
-// following it: systemd's enablement links point at unit files that may
-// live outside the part of the host that was copied.
-func lexists(fsys fs.FS, hostPath string) (bool, error) {
-	_, err := fs.Lstat(fsys, rel(hostPath))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
-	}
-	return false, fmt.Errorf("lstat %s: %w", hostPath, err)
-}
-
 // glob expands a host path pattern into host paths, in lexical order.
 func glob(fsys fs.FS, pattern string) ([]string, error) {
 	names, err := fs.Glob(fsys, rel(pattern))

@@ -179,7 +179,8 @@ func TestChecksOnFacts(t *testing.T) {
 			statuses{
 				"TLS-EXPIRED": errd, "TLS-EXPIRING-7D": errd, "TLS-EXPIRING-30D": errd, "TLS-HOSTNAME": errd,
 				"TLS-TRUST": errd, "TLS-PROTOCOL": errd, "TLS-KEY-STRENGTH": errd, "TLS-SHA1": errd,
-			}, nil,
+			},
+			nil,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,8 +265,11 @@ func TestSpec(t *testing.T) {
 		{"missing address", tlsendpoint.Spec{Timeout: time.Second}, []string{"address: required"}},
 		{"no port", tlsendpoint.Spec{Address: "example.com", Timeout: time.Second}, []string{`"example.com" is not host:port`}},
 		{"empty host", tlsendpoint.Spec{Address: ":443", Timeout: time.Second}, []string{"not host:port"}},
-		{"bad name and timeout", tlsendpoint.Spec{Address: "a:1", ServerName: "https://a", Timeout: 0},
-			[]string{"serverName:", "timeout:"}},
+		{
+			"bad name and timeout",
+			tlsendpoint.Spec{Address: "a:1", ServerName: "https://a", Timeout: 0},
+			[]string{"serverName:", "timeout:"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -72,7 +72,7 @@ Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it;
 				Root: abs,
 			}
 			if err := output.Write(w, format, out, output.Options{Color: format == output.FormatTable && e.color(w)}); err != nil {
-				closeFn()
+				_ = closeFn() // the write error is the one to report
 				return err
 			}
 			if err := closeFn(); err != nil {

@@ -117,7 +117,9 @@ func runScan(t *testing.T, regPath string, after time.Duration) (int64, []string
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		if m := savedLine.FindStringSubmatch(sc.Text()); m != nil {
-			fmt.Sscan(m[1], &scanID)
+			if _, err := fmt.Sscan(m[1], &scanID); err != nil {
+				t.Fatalf("scan id %q: %v", m[1], err)
+			}
 			saved = append(saved, m[2])
 		}
 	}

@@ -122,7 +122,7 @@ register error; 3 another error (the store could not be opened).`,
 				Controls:   a.controlMap(),
 			}
 			if err := output.Write(w, format, rep, output.Options{Color: format == output.FormatTable && e.color(w)}); err != nil {
-				closeFn()
+				_ = closeFn() // the write error is the one to report
 				return err
 			}
 			if err := closeFn(); err != nil {
