@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-dev/rampart/metrics"
 	"github.com/rampart-dev/rampart/notify"
 	"github.com/rampart-dev/rampart/schedule"
+	"github.com/rampart-dev/rampart/schedule/reviewweb"
 	"github.com/rampart-dev/rampart/store"
 	"github.com/rampart-dev/rampart/web"
 )
@@ -267,6 +268,10 @@ func serveScheduleAndNotify(e *env, a *app, db *store.DB, opts *web.Options) err
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.Handler(db, a.cat, a.cfg)
 	}
+	// Actor and CSRF read web's principal of the request; web does not
+	// export it to added routes yet, so until it does the reviews are
+	// read-only in the UI and completions answer 401 (the CLI completes).
+	opts.Routes = append(opts.Routes, reviewweb.Routes(reviewweb.Options{Store: db, Location: a.cfg.Schedule.TimeZone, Now: e.now})...)
 	return nil
 }
 
