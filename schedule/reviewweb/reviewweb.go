@@ -50,7 +50,7 @@ type Options struct {
 var templates embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"date": func(t time.Time) string { return t.Format(time.DateOnly) },
+	"date":   func(t time.Time) string { return t.Format(time.DateOnly) },
 	"states": func() []string { return []string{"open", "overdue", "completed", "all"} },
 }).ParseFS(templates, "templates/*.html"))
 
@@ -84,7 +84,7 @@ func Routes(o Options) []web.Route {
 		{Method: "GET", Path: "/api/v1/reviews/{id}", Perm: rampart.PermRead, Handler: http.HandlerFunc(h.apiReview), Tag: "reviews",
 			Summary: "One review with its procedure, attestation and evidence", Response: View{}},
 		{Method: "POST", Path: "/api/v1/reviews/{id}/complete", Perm: rampart.PermWrite, Handler: http.HandlerFunc(h.apiComplete), Tag: "reviews",
-			Summary: "Complete a review: multipart/form-data with statement, evidence files, links (one per line), period_start and period_end",
+			Summary:  "Complete a review: multipart/form-data with statement, evidence files, links (one per line), period_start and period_end",
 			Response: View{}},
 	}
 }
