@@ -1,6 +1,7 @@
 package rampart_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -36,24 +37,52 @@ func TestApplyReviews(t *testing.T) {
 		{"none changes nothing", nil, q2Start, map[string]rampart.Status{
 			"GH-01": rampart.StatusNotApplicable, "SRV-01": rampart.StatusFail, "PKI-01": rampart.StatusPass,
 		}},
-		{"open within grace changes nothing", []rampart.Review{review(1, "GH-01", "org", q2Start, rampart.ReviewOpen)},
-			q2Start.Add(24 * time.Hour), map[string]rampart.Status{"GH-01": rampart.StatusNotApplicable}},
-		{"overdue fails a manual control", []rampart.Review{review(1, "GH-01", "org", q2Start, rampart.ReviewOpen)},
-			q2Start.Add(15 * 24 * time.Hour), map[string]rampart.Status{"GH-01": rampart.StatusFail}},
-		{"overdue fails a passing automated control", []rampart.Review{review(1, "PKI-01", "pki", q2Start, rampart.ReviewOpen)},
-			q2Start.Add(15 * 24 * time.Hour), map[string]rampart.Status{"PKI-01": rampart.StatusFail}},
-		{"completed and current passes", []rampart.Review{review(1, "GH-01", "org", q2Start, rampart.ReviewCompleted)},
-			q2Start.Add(20 * 24 * time.Hour), map[string]rampart.Status{"GH-01": rampart.StatusPass}},
-		{"completed does not hide an automated failure", []rampart.Review{review(1, "SRV-01", "db", q2Start, rampart.ReviewCompleted)},
-			q2Start.Add(time.Hour), map[string]rampart.Status{"SRV-01": rampart.StatusFail}},
-		{"expired evidence no longer passes", []rampart.Review{review(1, "GH-01", "org", q2Start, rampart.ReviewCompleted)},
-			q3Start.Add(time.Hour), map[string]rampart.Status{"GH-01": rampart.StatusNotApplicable}},
+		{
+			"open within grace changes nothing",
+			[]rampart.Review{review(1, "GH-01", "org", q2Start, rampart.ReviewOpen)},
+			q2Start.Add(24 * time.Hour),
+			map[string]rampart.Status{"GH-01": rampart.StatusNotApplicable},
+		},
+		{
+			"overdue fails a manual control",
+			[]rampart.Review{review(1, "GH-01", "org", q2Start, rampart.ReviewOpen)},
+			q2Start.Add(15 * 24 * time.Hour),
+			map[string]rampart.Status{"GH-01": rampart.StatusFail},
+		},
+		{
+			"overdue fails a passing automated control",
+			[]rampart.Review{review(1, "PKI-01", "pki", q2Start, rampart.ReviewOpen)},
+			q2Start.Add(15 * 24 * time.Hour),
+			map[string]rampart.Status{"PKI-01": rampart.StatusFail},
+		},
+		{
+			"completed and current passes",
+			[]rampart.Review{review(1, "GH-01", "org", q2Start, rampart.ReviewCompleted)},
+			q2Start.Add(20 * 24 * time.Hour),
+			map[string]rampart.Status{"GH-01": rampart.StatusPass},
+		},
+		{
+			"completed does not hide an automated failure",
+			[]rampart.Review{review(1, "SRV-01", "db", q2Start, rampart.ReviewCompleted)},
+			q2Start.Add(time.Hour),
+			map[string]rampart.Status{"SRV-01": rampart.StatusFail},
+		},
+		{
+			"expired evidence no longer passes",
+			[]rampart.Review{review(1, "GH-01", "org", q2Start, rampart.ReviewCompleted)},
+			q3Start.Add(time.Hour),
+			map[string]rampart.Status{"GH-01": rampart.StatusNotApplicable},
+		},
 		{"an old overdue review fails even after a newer one is completed", []rampart.Review{
 			review(1, "GH-01", "org", q2Start, rampart.ReviewOpen),
 			review(2, "GH-01", "org", q3Start, rampart.ReviewCompleted),
 		}, q3Start.Add(time.Hour), map[string]rampart.Status{"GH-01": rampart.StatusFail}},
-		{"a review of an unknown control is added", []rampart.Review{review(1, "X-01", "", q2Start, rampart.ReviewOpen)},
-			q3Start, map[string]rampart.Status{"X-01": rampart.StatusFail}},
+		{
+			"a review of an unknown control is added",
+			[]rampart.Review{review(1, "X-01", "", q2Start, rampart.ReviewOpen)},
+			q3Start,
+			map[string]rampart.Status{"X-01": rampart.StatusFail},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -153,4 +182,38 @@ func TestParseReviewStatus(t *testing.T) {
 	if _, err := rampart.ParseReviewStatus("done"); rampart.KindOf(err) != rampart.KindInvalid {
 		t.Errorf("ParseReviewStatus(done): %v, want an invalid error", err)
 	}
+}
+
+// FuzzReviewCompletion validates completions as people type them (the CLI's
+// flags, the web form): it never panics, and what it accepts has an
+// attestation, evidence, http(s) links with a host and a period that ends
+// after it starts.
+func FuzzReviewCompletion(f *testing.F) {
+	f.Add("cli:alice", "Members reviewed", "https://wiki.example.com/q2", []byte("a,b\n"), int64(0), int64(0))
+	f.Add("", "", "javascript:alert(1)", []byte{}, int64(-86400), int64(86400))
+	f.Add("user:bob", " ", "http://[::1]:8080/x", []byte{0xff}, int64(10), int64(5))
+	f.Add("token:ci", "ok", "https://", []byte("x"), int64(0), int64(1))
+	f.Fuzz(func(t *testing.T, by, statement, link string, file []byte, start, end int64) {
+		r := review(1, "GH-01", "org", q2Start, rampart.ReviewOpen)
+		c := rampart.ReviewCompletion{By: by, Statement: statement, Evidence: []rampart.EvidenceInput{{Kind: rampart.EvidenceLink, URL: link}}}
+		if len(file) > 0 {
+			c.Evidence = append(c.Evidence, rampart.EvidenceInput{Kind: rampart.EvidenceUpload, Name: "f", Content: file})
+		}
+		if start != 0 {
+			c.PeriodStart = q2Start.Add(time.Duration(start) * time.Second)
+		}
+		if end != 0 {
+			c.PeriodEnd = q2Start.Add(time.Duration(end) * time.Second)
+		}
+		if err := c.Validate(&r); err != nil {
+			return
+		}
+		u, err := url.Parse(strings.TrimSpace(link))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			t.Errorf("accepted link %q", link)
+		}
+		if strings.TrimSpace(by) == "" || strings.TrimSpace(statement) == "" || !c.PeriodEnd.After(c.PeriodStart) {
+			t.Errorf("accepted %+v", c)
+		}
+	})
 }
