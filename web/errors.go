@@ -83,9 +83,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, page bool, err err
 func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v) // the client went away; nothing to do
+	// Compact: pipe it through jq to read it; the bytes are the cost at load.
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
 }
 
 func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }

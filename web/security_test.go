@@ -348,7 +348,7 @@ func TestBodyLimit(t *testing.T) {
 	f := newFixture(t)
 	big := `{"reason":"` + strings.Repeat("x", 2<<20) + `"}`
 	w := f.do("POST", "/api/v1/exceptions", "editor", big)
-	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), `"code": "payload_too_large"`) {
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), `"code":"payload_too_large"`) {
 		t.Errorf("a 2 MiB body: %d %s", w.Code, first(w.Body.String(), 200))
 	}
 }
