@@ -188,7 +188,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	shot("03-control")
 	do("evidence",
-		chromedp.Click(chromedp.CSS(`tr.st-fail a.evidence-link`)),
+		chromedp.Click(chromedp.CSS(`tr.row-fail a.evidence-link`)),
 		chromedp.WaitVisible(chromedp.ID("evidence-sha256")),
 	)
 	sha := text("evidence hash", "#evidence-sha256")
