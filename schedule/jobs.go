@@ -123,7 +123,7 @@ func jitter(key string, p rampart.Periodicity, maxJitter time.Duration) time.Dur
 	}
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	return time.Duration(h.Sum64() % uint64(limit)).Truncate(time.Second)
+	return time.Duration(h.Sum64() % uint64(limit)).Truncate(time.Second) //nolint:gosec // below limit, a positive int64
 }
 
 // next is the first period start strictly after t, skipping a start that

@@ -76,16 +76,24 @@ func Routes(o Options) []web.Route {
 		{Method: "GET", Path: "/reviews", Perm: rampart.PermRead, Page: true, Handler: http.HandlerFunc(h.listPage)},
 		{Method: "GET", Path: "/reviews/{id}", Perm: rampart.PermRead, Page: true, Handler: http.HandlerFunc(h.reviewPage)},
 		{Method: "POST", Path: "/reviews/{id}/complete", Perm: rampart.PermWrite, Page: true, Handler: http.HandlerFunc(h.completeForm)},
-		{Method: "GET", Path: "/api/v1/reviews", Perm: rampart.PermRead, Handler: http.HandlerFunc(h.apiList), Tag: "reviews",
-			Summary: "Periodic reviews, the earliest due first", Query: []web.Param{status,
+		{
+			Method: "GET", Path: "/api/v1/reviews", Perm: rampart.PermRead, Handler: http.HandlerFunc(h.apiList), Tag: "reviews",
+			Summary: "Periodic reviews, the earliest due first", Query: []web.Param{
+				status,
 				{Name: "owner", Type: "string", Doc: "only reviews assigned to this role"},
-				{Name: "control", Type: "string", Doc: "only reviews of this control"}},
-			Response: []View{}},
-		{Method: "GET", Path: "/api/v1/reviews/{id}", Perm: rampart.PermRead, Handler: http.HandlerFunc(h.apiReview), Tag: "reviews",
-			Summary: "One review with its procedure, attestation and evidence", Response: View{}},
-		{Method: "POST", Path: "/api/v1/reviews/{id}/complete", Perm: rampart.PermWrite, Handler: http.HandlerFunc(h.apiComplete), Tag: "reviews",
+				{Name: "control", Type: "string", Doc: "only reviews of this control"},
+			},
+			Response: []View{},
+		},
+		{
+			Method: "GET", Path: "/api/v1/reviews/{id}", Perm: rampart.PermRead, Handler: http.HandlerFunc(h.apiReview), Tag: "reviews",
+			Summary: "One review with its procedure, attestation and evidence", Response: View{},
+		},
+		{
+			Method: "POST", Path: "/api/v1/reviews/{id}/complete", Perm: rampart.PermWrite, Handler: http.HandlerFunc(h.apiComplete), Tag: "reviews",
 			Summary:  "Complete a review: multipart/form-data with statement, evidence files, links (one per line), period_start and period_end",
-			Response: View{}},
+			Response: View{},
+		},
 	}
 }
 
@@ -228,7 +236,7 @@ func (h *handler) complete(r *http.Request) (rampart.Review, error) {
 func parseForm(r *http.Request) error {
 	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-		err = r.ParseMultipartForm(MaxUpload)
+		err = r.ParseMultipartForm(MaxUpload) //nolint:gosec // the body is bounded by complete's MaxBytesReader
 	} else {
 		err = r.ParseForm()
 	}

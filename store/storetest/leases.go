@@ -114,7 +114,7 @@ func testLeases(t *testing.T, s rampart.Store, _ func(string) error) {
 		if claim("b", t0.Add(time.Second)) {
 			t.Errorf("second claim of a live run granted")
 		}
-		if claim("b", t0.Add(2*time.Minute)) != true {
+		if !claim("b", t0.Add(2*time.Minute)) {
 			t.Errorf("claim of a lapsed, unfinished run refused")
 		}
 		wantKind(t, "finishing a run taken over", ls.FinishRun(ctx(t), "scan:PKI-01:web", due, "a", t0.Add(3*time.Minute), "done"), rampart.KindConflict)
