@@ -59,15 +59,23 @@ func TestReceiversFor(t *testing.T) {
 		ev   rampart.OutboxEvent
 		want []string
 	}{
-		{"critical security finding", rampart.OutboxEvent{Kind: rampart.EventFindingNew, Severity: rampart.SeverityCritical,
-			Labels: map[string]string{"area": "security/pki"}}, []string{"pd", "am", "slack"}},
-		{"high finding", rampart.OutboxEvent{Kind: rampart.EventFindingNew, Severity: rampart.SeverityHigh,
-			Labels: map[string]string{"area": "security/pki"}}, []string{"am", "slack"}},
+		{"critical security finding", rampart.OutboxEvent{
+			Kind: rampart.EventFindingNew, Severity: rampart.SeverityCritical,
+			Labels: map[string]string{"area": "security/pki"},
+		}, []string{"pd", "am", "slack"}},
+		{"high finding", rampart.OutboxEvent{
+			Kind: rampart.EventFindingNew, Severity: rampart.SeverityHigh,
+			Labels: map[string]string{"area": "security/pki"},
+		}, []string{"am", "slack"}},
 		{"each receiver once", rampart.OutboxEvent{Kind: rampart.EventReviewDue}, []string{"am", "slack"}},
-		{"a test goes to the receiver it names", rampart.OutboxEvent{Kind: rampart.EventTest,
-			Labels: map[string]string{"receiver": "pd"}}, []string{"pd"}},
-		{"a test to an unknown receiver goes nowhere", rampart.OutboxEvent{Kind: rampart.EventTest,
-			Labels: map[string]string{"receiver": "nope"}}, nil},
+		{"a test goes to the receiver it names", rampart.OutboxEvent{
+			Kind:   rampart.EventTest,
+			Labels: map[string]string{"receiver": "pd"},
+		}, []string{"pd"}},
+		{"a test to an unknown receiver goes nowhere", rampart.OutboxEvent{
+			Kind:   rampart.EventTest,
+			Labels: map[string]string{"receiver": "nope"},
+		}, nil},
 	} {
 		if got := cfg.ReceiversFor(&tc.ev); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: ReceiversFor = %v, want %v", tc.name, got, tc.want)

@@ -75,8 +75,10 @@ func newEstate(t *testing.T) *estate {
 			if facts != "" {
 				f = []byte(facts)
 			}
-			if _, err := db.SaveOutcome(t.Context(), rampart.ResourceOutcome{ScanID: run.ID, Resource: r, Facts: f,
-				Results: results, Checks: checks, Area: map[string]string{"TLS-EXPIRED": "security/pki"}, At: e.now}); err != nil {
+			if _, err := db.SaveOutcome(t.Context(), rampart.ResourceOutcome{
+				ScanID: run.ID, Resource: r, Facts: f,
+				Results: results, Checks: checks, Area: map[string]string{"TLS-EXPIRED": "security/pki"}, At: e.now,
+			}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -88,21 +90,29 @@ func newEstate(t *testing.T) *estate {
 	shop, blog, vault := cfg.Resource("shop"), cfg.Resource("blog"), cfg.Resource("vault")
 	tlsFacts := fmt.Sprintf(`{"address":"127.0.0.1:8443","chain":[{"position":0,"notAfter":%q}]}`, notAfter.Format(time.RFC3339))
 	scan("schedule", 3*time.Second, shop, tlsFacts,
-		rampart.Result{CheckID: "TLS-EXPIRED", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityCritical,
-			Findings: []rampart.Finding{{Item: "leaf", Message: "expired", Fingerprint: rampart.Fingerprint("TLS-EXPIRED", "shop", "leaf")}}},
+		rampart.Result{
+			CheckID: "TLS-EXPIRED", Version: 1, Status: rampart.StatusFail, Severity: rampart.SeverityCritical,
+			Findings: []rampart.Finding{{Item: "leaf", Message: "expired", Fingerprint: rampart.Fingerprint("TLS-EXPIRED", "shop", "leaf")}},
+		},
 		rampart.Result{CheckID: "TLS-TRUST", Version: 1, Status: rampart.StatusPass, Severity: rampart.SeverityHigh})
-	scan("cli", 90*time.Second, blog, "", rampart.Result{CheckID: "TLS-EXPIRED", Version: 1, Status: rampart.StatusError,
-		Severity: rampart.SeverityCritical, Reason: "connection refused"})
+	scan("cli", 90*time.Second, blog, "", rampart.Result{
+		CheckID: "TLS-EXPIRED", Version: 1, Status: rampart.StatusError,
+		Severity: rampart.SeverityCritical, Reason: "connection refused",
+	})
 	scan("schedule", 2*time.Second, vault, `{"usage":{"requests":42}}`,
 		rampart.Result{CheckID: "VAULT-AUDIT", Version: 1, Status: rampart.StatusPass})
 
-	if _, err := db.AddException(t.Context(), rampart.Exception{CheckID: "TLS-TRUST", ResourceID: "blog", Reason: "lab",
-		Approver: "ciso", CreatedBy: "user:alice", CreatedAt: e.now.Add(-time.Hour), ExpiresAt: e.now.Add(3 * 24 * time.Hour)}); err != nil {
+	if _, err := db.AddException(t.Context(), rampart.Exception{
+		CheckID: "TLS-TRUST", ResourceID: "blog", Reason: "lab",
+		Approver: "ciso", CreatedBy: "user:alice", CreatedAt: e.now.Add(-time.Hour), ExpiresAt: e.now.Add(3 * 24 * time.Hour),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	q2 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	if _, _, err := db.OpenReview(t.Context(), rampart.Review{ControlID: "GH-01", ResourceID: "org", Owner: "platform-lead",
-		Area: "source-control/github", Periodicity: "quarterly", DueAt: q2, DueBy: q2.AddDate(0, 0, 14), NextDueAt: q2.AddDate(0, 3, 0)},
+	if _, _, err := db.OpenReview(t.Context(), rampart.Review{
+		ControlID: "GH-01", ResourceID: "org", Owner: "platform-lead",
+		Area: "source-control/github", Periodicity: "quarterly", DueAt: q2, DueBy: q2.AddDate(0, 0, 14), NextDueAt: q2.AddDate(0, 3, 0),
+	},
 		"rampart:schedule"); err != nil {
 		t.Fatal(err)
 	}
@@ -242,8 +252,10 @@ func TestMetricsCache(t *testing.T) {
 	e := newEstate(t)
 	c := e.collector()
 	before := value(t, gather(t, c), "rampart_exceptions_active", "expires_in", "lt_7d")
-	if _, err := e.db.AddException(t.Context(), rampart.Exception{CheckID: "TLS-EXPIRED", ResourceID: "shop", Reason: "r",
-		Approver: "ciso", CreatedBy: "user:bob", CreatedAt: e.now, ExpiresAt: e.now.Add(24 * time.Hour)}); err != nil {
+	if _, err := e.db.AddException(t.Context(), rampart.Exception{
+		CheckID: "TLS-EXPIRED", ResourceID: "shop", Reason: "r",
+		Approver: "ciso", CreatedBy: "user:bob", CreatedAt: e.now, ExpiresAt: e.now.Add(24 * time.Hour),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if got := value(t, gather(t, c), "rampart_exceptions_active", "expires_in", "lt_7d"); got != before {

@@ -157,8 +157,10 @@ func TestRealAlertmanagerFiresAndResolves(t *testing.T) {
 		Receivers: []rampart.Receiver{{Name: "alertmanager", Type: rampart.ReceiverAlertmanager, URL: am}},
 		Routes:    []rampart.Route{{Receivers: []string{"alertmanager"}, Events: []rampart.EventKind{rampart.EventCertificateExpiring}}},
 	}
-	w := &notify.Watcher{Store: db, Controls: controls, Resources: []*rampart.Resource{shop, db1},
-		AreaOfCheck: func(id string) string { return areaOf[id] }}
+	w := &notify.Watcher{
+		Store: db, Controls: controls, Resources: []*rampart.Resource{shop, db1},
+		AreaOfCheck: func(id string) string { return areaOf[id] },
+	}
 	d, err := dispatcher(db, cfg, nil, "one", time.Minute, w)
 	if err != nil {
 		t.Fatal(err)

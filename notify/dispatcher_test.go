@@ -362,8 +362,10 @@ func alert(key string, sev rampart.Severity) rampart.OutboxEvent {
 }
 
 func notice(key string) rampart.OutboxEvent {
-	return rampart.OutboxEvent{Key: key, Kind: rampart.EventReviewDue, Action: rampart.ActionNotice, Severity: rampart.SeverityLow,
-		Title: "Review due " + key, Labels: map[string]string{"control": "GH-01"}}
+	return rampart.OutboxEvent{
+		Key: key, Kind: rampart.EventReviewDue, Action: rampart.ActionNotice, Severity: rampart.SeverityLow,
+		Title: "Review due " + key, Labels: map[string]string{"control": "GH-01"},
+	}
 }
 
 func enqueue(t *testing.T, db *store.DB, e rampart.OutboxEvent) rampart.OutboxEvent {

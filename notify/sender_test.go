@@ -64,14 +64,22 @@ func TestPayloadsMatchTheDocumentedFormats(t *testing.T) {
 		fake *notifytest.Receiver
 		ids  []string
 	}{
-		{"pagerduty", &notify.PagerDuty{Name: "pd", URL: pd.URL, RoutingKey: routingKey, ExternalURL: external, Client: client}, pd,
-			[]string{"rampart/finding:abc trigger", "rampart/finding:abc resolve", "rampart/review.due:GH-01:org:1775001600 trigger"}},
-		{"slack", &notify.Slack{Name: "slack", WebhookURL: slack.URL, ExternalURL: external, Client: client}, slack,
-			[]string{"finding:abc#1", "finding:abc#2", "review.due:GH-01:org:1775001600"}},
-		{"teams", &notify.Teams{Name: "teams", WebhookURL: teams.URL, ExternalURL: external, Client: client}, teams,
-			[]string{"finding:abc#1", "finding:abc#2", "review.due:GH-01:org:1775001600"}},
-		{"webhook", &notify.Webhook{Name: "hook", URL: hook.URL, Secret: []byte(webhookSecret), ExternalURL: external, Client: client, Now: now}, hook,
-			[]string{"finding:abc#1", "finding:abc#2", "review.due:GH-01:org:1775001600"}},
+		{
+			"pagerduty", &notify.PagerDuty{Name: "pd", URL: pd.URL, RoutingKey: routingKey, ExternalURL: external, Client: client}, pd,
+			[]string{"rampart/finding:abc trigger", "rampart/finding:abc resolve", "rampart/review.due:GH-01:org:1775001600 trigger"},
+		},
+		{
+			"slack", &notify.Slack{Name: "slack", WebhookURL: slack.URL, ExternalURL: external, Client: client}, slack,
+			[]string{"finding:abc#1", "finding:abc#2", "review.due:GH-01:org:1775001600"},
+		},
+		{
+			"teams", &notify.Teams{Name: "teams", WebhookURL: teams.URL, ExternalURL: external, Client: client}, teams,
+			[]string{"finding:abc#1", "finding:abc#2", "review.due:GH-01:org:1775001600"},
+		},
+		{
+			"webhook", &notify.Webhook{Name: "hook", URL: hook.URL, Secret: []byte(webhookSecret), ExternalURL: external, Client: client, Now: now}, hook,
+			[]string{"finding:abc#1", "finding:abc#2", "review.due:GH-01:org:1775001600"},
+		},
 	}
 	for _, tc := range senders {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,8 +153,10 @@ func TestWebhookSignature(t *testing.T) {
 	if ps := hook.Problems(); len(ps) != 1 || !strings.Contains(ps[0], "Signature") {
 		t.Errorf("problems = %v, want the signature", ps)
 	}
-	stale := &notify.Webhook{Name: "hook", URL: hook.URL, Secret: []byte(webhookSecret), Client: http.DefaultClient,
-		Now: func() time.Time { return time.Now().Add(-time.Hour) }}
+	stale := &notify.Webhook{
+		Name: "hook", URL: hook.URL, Secret: []byte(webhookSecret), Client: http.DefaultClient,
+		Now: func() time.Time { return time.Now().Add(-time.Hour) },
+	}
 	if err := stale.Send(t.Context(), &e); err == nil {
 		t.Error("a request signed an hour ago was accepted")
 	}
@@ -170,8 +180,10 @@ func TestAlertmanagerPayload(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	clock := t0.Add(time.Minute)
-	am := &notify.Alertmanager{Name: "am", URL: srv.URL + "/", ExternalURL: "https://r.example", ResendInterval: time.Minute,
-		Client: http.DefaultClient, Now: func() time.Time { return clock }}
+	am := &notify.Alertmanager{
+		Name: "am", URL: srv.URL + "/", ExternalURL: "https://r.example", ResendInterval: time.Minute,
+		Client: http.DefaultClient, Now: func() time.Time { return clock },
+	}
 	e := triggerEvent()
 	if err := am.Send(t.Context(), &e); err != nil {
 		t.Fatal(err)

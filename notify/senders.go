@@ -49,22 +49,28 @@ func NewSenders(cfg rampart.NotifyConfig, env rampart.Env, client *http.Client, 
 		}
 		switch r.Type {
 		case rampart.ReceiverAlertmanager:
-			out[r.Name] = &Alertmanager{Name: r.Name, URL: r.URL, BearerToken: resolve("bearer token", r.BearerToken),
-				ExternalURL: cfg.ExternalURL, ResendInterval: resend, Client: client, Now: now}
+			out[r.Name] = &Alertmanager{
+				Name: r.Name, URL: r.URL, BearerToken: resolve("bearer token", r.BearerToken),
+				ExternalURL: cfg.ExternalURL, ResendInterval: resend, Client: client, Now: now,
+			}
 		case rampart.ReceiverPagerDuty:
 			u := r.URL
 			if u == "" {
 				u = "https://events.pagerduty.com/v2/enqueue"
 			}
-			out[r.Name] = &PagerDuty{Name: r.Name, URL: u, RoutingKey: resolve("routing key", r.RoutingKey),
-				ExternalURL: cfg.ExternalURL, Client: client}
+			out[r.Name] = &PagerDuty{
+				Name: r.Name, URL: u, RoutingKey: resolve("routing key", r.RoutingKey),
+				ExternalURL: cfg.ExternalURL, Client: client,
+			}
 		case rampart.ReceiverSlack:
 			out[r.Name] = &Slack{Name: r.Name, WebhookURL: resolve("webhook URL", r.WebhookURL), ExternalURL: cfg.ExternalURL, Client: client}
 		case rampart.ReceiverTeams:
 			out[r.Name] = &Teams{Name: r.Name, WebhookURL: resolve("webhook URL", r.WebhookURL), ExternalURL: cfg.ExternalURL, Client: client}
 		case rampart.ReceiverWebhook:
-			out[r.Name] = &Webhook{Name: r.Name, URL: r.URL, Secret: []byte(resolve("secret", r.Secret)),
-				BearerToken: resolve("bearer token", r.BearerToken), ExternalURL: cfg.ExternalURL, Client: client, Now: now}
+			out[r.Name] = &Webhook{
+				Name: r.Name, URL: r.URL, Secret: []byte(resolve("secret", r.Secret)),
+				BearerToken: resolve("bearer token", r.BearerToken), ExternalURL: cfg.ExternalURL, Client: client, Now: now,
+			}
 		default:
 			errs = append(errs, fmt.Errorf("receiver %s: unknown type %q", r.Name, r.Type))
 		}

@@ -24,12 +24,18 @@ var (
 		"SRV-SSH-ROOT-LOGIN": {ID: "SRV-SSH-ROOT-LOGIN", Title: "No root login", Severity: rampart.SeverityMedium, Kind: "server"},
 	}
 	controls = []*rampart.Control{
-		{ID: "PKI-01", Title: "Certificates are valid", Area: "security/pki", Owner: "sre", Checks: []string{"TLS-EXPIRED", "TLS-HOSTNAME"},
-			Periodicity: rampart.MustPeriodicity("daily")},
-		{ID: "SRV-01", Title: "Servers are hardened", Area: "infrastructure/servers", Owner: "platform-lead", Checks: []string{"SRV-SSH-ROOT-LOGIN"},
-			Periodicity: rampart.MustPeriodicity("monthly")},
-		{ID: "GH-01", Title: "Access is reviewed", Area: "source-control/github", Owner: "platform-lead", Procedure: "Review it.",
-			Periodicity: rampart.MustPeriodicity("quarterly")},
+		{
+			ID: "PKI-01", Title: "Certificates are valid", Area: "security/pki", Owner: "sre", Checks: []string{"TLS-EXPIRED", "TLS-HOSTNAME"},
+			Periodicity: rampart.MustPeriodicity("daily"),
+		},
+		{
+			ID: "SRV-01", Title: "Servers are hardened", Area: "infrastructure/servers", Owner: "platform-lead", Checks: []string{"SRV-SSH-ROOT-LOGIN"},
+			Periodicity: rampart.MustPeriodicity("monthly"),
+		},
+		{
+			ID: "GH-01", Title: "Access is reviewed", Area: "source-control/github", Owner: "platform-lead", Procedure: "Review it.",
+			Periodicity: rampart.MustPeriodicity("quarterly"),
+		},
 	}
 	areaOf = map[string]string{"TLS-EXPIRED": "security/pki", "TLS-HOSTNAME": "security/pki", "SRV-SSH-ROOT-LOGIN": "infrastructure/servers"}
 )
@@ -78,8 +84,10 @@ func transitions(evs []rampart.OutboxEvent) []string {
 func TestWatcherTriggersAndResolves(t *testing.T) {
 	t.Parallel()
 	db := openStore(t, filepath.Join(t.TempDir(), "rampart.db"))
-	w := &notify.Watcher{Store: db, Controls: controls, Resources: []*rampart.Resource{shop, db1},
-		AreaOfCheck: func(id string) string { return areaOf[id] }}
+	w := &notify.Watcher{
+		Store: db, Controls: controls, Resources: []*rampart.Resource{shop, db1},
+		AreaOfCheck: func(id string) string { return areaOf[id] },
+	}
 	now := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 	sweep := func(at time.Time) []string {
 		t.Helper()
@@ -95,15 +103,19 @@ func TestWatcherTriggersAndResolves(t *testing.T) {
 	// a review past its due-by time.
 	scan(t, db, now, shop, result(shop, "TLS-EXPIRED", rampart.StatusFail, "leaf"), result(shop, "TLS-HOSTNAME", rampart.StatusPass))
 	scan(t, db, now, db1, result(db1, "SRV-SSH-ROOT-LOGIN", rampart.StatusError))
-	ex, err := db.AddException(t.Context(), rampart.Exception{CheckID: "SRV-SSH-ROOT-LOGIN", ResourceID: "db1", Reason: "migration",
-		Approver: "ciso", CreatedBy: "user:alice", CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(72 * time.Hour)})
+	ex, err := db.AddException(t.Context(), rampart.Exception{
+		CheckID: "SRV-SSH-ROOT-LOGIN", ResourceID: "db1", Reason: "migration",
+		Approver: "ciso", CreatedBy: "user:alice", CreatedAt: now.Add(-time.Hour), ExpiresAt: now.Add(72 * time.Hour),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	q2 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	rv, _, err := db.OpenReview(t.Context(), rampart.Review{ControlID: "GH-01", ResourceID: "org", Title: "Access is reviewed",
+	rv, _, err := db.OpenReview(t.Context(), rampart.Review{
+		ControlID: "GH-01", ResourceID: "org", Title: "Access is reviewed",
 		Owner: "platform-lead", Area: "source-control/github", Periodicity: "quarterly",
-		DueAt: q2, DueBy: q2.AddDate(0, 0, 14), NextDueAt: q2.AddDate(0, 3, 0)}, "rampart:schedule")
+		DueAt: q2, DueBy: q2.AddDate(0, 0, 14), NextDueAt: q2.AddDate(0, 3, 0),
+	}, "rampart:schedule")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +162,10 @@ func TestWatcherTriggersAndResolves(t *testing.T) {
 	later := now.Add(time.Hour)
 	scan(t, db, later, shop, result(shop, "TLS-EXPIRED", rampart.StatusPass), result(shop, "TLS-HOSTNAME", rampart.StatusPass))
 	scan(t, db, later, db1, result(db1, "SRV-SSH-ROOT-LOGIN", rampart.StatusPass))
-	if _, err := db.CompleteReview(t.Context(), rv.ID, rampart.ReviewCompletion{By: "user:alice", Statement: "done", At: later,
-		Evidence: []rampart.EvidenceInput{{Kind: rampart.EvidenceLink, URL: "https://wiki.example.com/review"}}}); err != nil {
+	if _, err := db.CompleteReview(t.Context(), rv.ID, rampart.ReviewCompletion{
+		By: "user:alice", Statement: "done", At: later,
+		Evidence: []rampart.EvidenceInput{{Kind: rampart.EvidenceLink, URL: "https://wiki.example.com/review"}},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	got = sweep(later)

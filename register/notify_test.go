@@ -54,8 +54,10 @@ func TestScheduleAndNotify(t *testing.T) {
 	if pd.MinSeverity == nil || *pd.MinSeverity != rampart.SeverityCritical || pd.Areas[0] != "security" || pd.Environments[0] != "production" {
 		t.Errorf("first route = %+v", pd)
 	}
-	ev := rampart.OutboxEvent{Kind: rampart.EventFindingNew, Severity: rampart.SeverityCritical,
-		Labels: map[string]string{"area": "security/pki", "environment": "production"}}
+	ev := rampart.OutboxEvent{
+		Kind: rampart.EventFindingNew, Severity: rampart.SeverityCritical,
+		Labels: map[string]string{"area": "security/pki", "environment": "production"},
+	}
 	if got := strings.Join(n.ReceiversFor(&ev), ","); got != "oncall,alertmanager,platform-teams" {
 		t.Errorf("a critical production security finding goes to %s", got)
 	}

@@ -124,8 +124,10 @@ func TestJobs(t *testing.T) {
 	controls := []*rampart.Control{
 		// Checks for tls-endpoint (collected) and a procedure: scanned on
 		// the endpoint, reviewed on the pki inventory resource.
-		{ID: "PKI-01", Periodicity: rampart.MustPeriodicity("daily"), Kinds: []rampart.Kind{"tls-endpoint", "pki"},
-			Checks: []string{"TLS-EXPIRED", "TLS-TRUST"}, Procedure: "Check the CA."},
+		{
+			ID: "PKI-01", Periodicity: rampart.MustPeriodicity("daily"), Kinds: []rampart.Kind{"tls-endpoint", "pki"},
+			Checks: []string{"TLS-EXPIRED", "TLS-TRUST"}, Procedure: "Check the CA.",
+		},
 		// A manual control on an inventory kind, overridden for one resource.
 		{ID: "PVE-03", Periodicity: rampart.MustPeriodicity("semi-annual"), Kinds: []rampart.Kind{"proxmox"}, Procedure: "Lifecycle."},
 		// No kinds, no checks: once for the estate.

@@ -165,8 +165,10 @@ func testReviews(t *testing.T, s rampart.Store, _ func(string) error) {
 		}
 		_, err = rs.CompleteReview(ctx(t), r.ID, rampart.ReviewCompletion{By: "user:alice", Statement: "done"})
 		wantKind(t, "no evidence", err, rampart.KindInvalid)
-		_, err = rs.CompleteReview(ctx(t), 424242, rampart.ReviewCompletion{By: "user:alice", Statement: "done",
-			Evidence: []rampart.EvidenceInput{{Kind: rampart.EvidenceLink, URL: "https://x.example"}}})
+		_, err = rs.CompleteReview(ctx(t), 424242, rampart.ReviewCompletion{
+			By: "user:alice", Statement: "done",
+			Evidence: []rampart.EvidenceInput{{Kind: rampart.EvidenceLink, URL: "https://x.example"}},
+		})
 		wantKind(t, "unknown review", err, rampart.KindNotFound)
 		got, err := rs.Review(ctx(t), r.ID)
 		if err != nil || got.Status != rampart.ReviewOpen {
