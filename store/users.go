@@ -267,7 +267,7 @@ func (db *DB) PurgeSessions(ctx context.Context, now time.Time) (int, error) {
 	return int(n), nil
 }
 
-const tokenCols = `id, name, prefix, hash, role, created_by, created_at, expires_at, revoked_at, last_used_at`
+const tokenCols = `id, name, prefix, hash, role, created_by, created_at, expires_at, revoked_at, last_used_at` //nolint:gosec // G101: column names, not a credential
 
 func scanToken(s interface{ Scan(...any) error }) (rampart.APIToken, error) {
 	var t rampart.APIToken

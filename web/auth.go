@@ -73,6 +73,17 @@ func (s *Server) loginCookie() string {
 	return "rampart_login"
 }
 
+// setCookie sets one of the server's cookies: HttpOnly always, Secure
+// when the server is reached over HTTPS (a Secure cookie is never sent over
+// plain HTTP, so on loopback without TLS it would sign nobody in). maxAge
+// below zero deletes it.
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int, sameSite http.SameSite) {
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: Secure follows TLS or --secure, see above
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.opts.Secure, SameSite: sameSite,
+	})
+}
+
 // randomSecret is 32 random bytes, URL-safe.
 func randomSecret() string {
 	var b [32]byte
@@ -248,10 +259,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, name strin
 	}); err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: s.sessionCookie(), Value: secret, Path: "/", HttpOnly: true, Secure: s.opts.Secure,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(s.opts.SessionTTL.Seconds()),
-	})
+	s.setCookie(w, s.sessionCookie(), secret, int(s.opts.SessionTTL.Seconds()), http.SameSiteLaxMode)
 	return nil
 }
 
@@ -272,7 +280,7 @@ type loginData struct {
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, p *principal) error {
 	if !p.anonymous() {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther) //nolint:gosec // G710: safeNext keeps it on this site
 		return nil
 	}
 	return s.renderLogin(w, r, http.StatusOK, r.URL.Query().Get("next"), r.URL.Query().Get("error"))
@@ -282,10 +290,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, p *principal)
 // anti-forgery token: there is no session yet to derive one from.
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, next, msg string) error {
 	tok := randomSecret()
-	http.SetCookie(w, &http.Cookie{
-		Name: s.loginCookie(), Value: tok, Path: "/", HttpOnly: true, Secure: s.opts.Secure,
-		SameSite: http.SameSiteStrictMode, MaxAge: 3600,
-	})
+	s.setCookie(w, s.loginCookie(), tok, 3600, http.SameSiteStrictMode)
 	d := loginData{Next: safeNext(next), Error: msg, CSRF: tok, OIDC: s.oidc != nil}
 	if s.oidc != nil {
 		d.OIDCName = s.oidc.cfg.DisplayName
@@ -324,8 +329,8 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request, _ *principa
 	if err := s.startSession(w, r, u.Name); err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: s.loginCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.opts.Secure})
-	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+	s.setCookie(w, s.loginCookie(), "", -1, http.SameSiteStrictMode)
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther) //nolint:gosec // G710: safeNext keeps it on this site
 	return nil
 }
 
@@ -341,7 +346,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *principal) er
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.opts.Secure})
+	s.setCookie(w, s.sessionCookie(), "", -1, http.SameSiteLaxMode)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

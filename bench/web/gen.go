@@ -156,66 +156,68 @@ func generate(ctx context.Context, o genOptions) error {
 	latestOf := map[string]*latest{}
 	for d := range o.days {
 		at := start.AddDate(0, 0, d).Add(2*time.Hour + 5*time.Minute).UnixMicro()
-		tx, err := raw.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO results (id, scan_id, resource_id, check_id, check_version, status, severity, reason, findings, evidence_sha256, at)
+		err := func() error {
+			tx, err := raw.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tx.Rollback() }() // after Commit, a no-op
+			ins, err := tx.PrepareContext(ctx, `INSERT INTO results (id, scan_id, resource_id, check_id, check_version, status, severity, reason, findings, evidence_sha256, at)
 			VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`)
+			if err != nil {
+				return err
+			}
+			defer ins.Close()
+			for _, r := range resources {
+				var ev any
+				if d == last {
+					facts := fmt.Sprintf(`{"resource":%q,"kind":%q,"collected":"%s"}`, r.id, r.kind, time.UnixMicro(at).UTC().Format(time.RFC3339))
+					sha := rampart.ContentHash([]byte(facts))
+					evidence[r.id] = facts
+					ev = sha
+					if _, err := tx.ExecContext(ctx, `INSERT INTO evidence (sha256, kind, media_type, size, resource_id, description, created_at, content)
+						VALUES (?, 'facts', 'application/json', ?, ?, ?, ?, ?)`, sha, len(facts), r.id, "facts collected from "+r.id, at, []byte(facts)); err != nil {
+						return err
+					}
+				}
+				for _, c := range byKind[r.kind] {
+					resultID++
+					st := failing(r, c, d)
+					var findings any
+					reason := "ok"
+					switch st {
+					case rampart.StatusFail:
+						fp := rampart.Fingerprint(c.id, r.id, c.id)
+						b, _ := json.Marshal([]rampart.Finding{{Item: c.id, Message: c.id + " does not hold", Fingerprint: fp}})
+						findings, reason = string(b), ""
+						tally[d].Fail++
+					case rampart.StatusError:
+						reason = "collector timed out"
+						tally[d].Errors++
+					default:
+						tally[d].Pass++
+					}
+					if _, err := ins.ExecContext(ctx, resultID, runs[d].ID, r.id, c.id, string(st), int(c.sev), reason, findings, ev, at); err != nil {
+						return err
+					}
+					key := r.id + "\x00" + c.id
+					l := latestOf[key]
+					if l == nil {
+						l = &latest{firstF: -1}
+						latestOf[key] = l
+					}
+					if st == rampart.StatusFail && l.status != rampart.StatusFail {
+						l.firstF = d
+					}
+					l.id, l.at, l.status, l.sev = resultID, at, st, c.sev
+				}
+			}
+			return tx.Commit()
+		}()
 		if err != nil {
 			return err
-		}
-		for _, r := range resources {
-			var ev any
-			if d == last {
-				facts := fmt.Sprintf(`{"resource":%q,"kind":%q,"collected":"%s"}`, r.id, r.kind, time.UnixMicro(at).UTC().Format(time.RFC3339))
-				sha := rampart.ContentHash([]byte(facts))
-				evidence[r.id] = facts
-				ev = sha
-				if _, err := tx.ExecContext(ctx, `INSERT INTO evidence (sha256, kind, media_type, size, resource_id, description, created_at, content)
-					VALUES (?, 'facts', 'application/json', ?, ?, ?, ?, ?)`, sha, len(facts), r.id, "facts collected from "+r.id, at, []byte(facts)); err != nil {
-					return err
-				}
-			}
-			for _, c := range byKind[r.kind] {
-				resultID++
-				st := failing(r, c, d)
-				var findings any
-				reason := "ok"
-				switch st {
-				case rampart.StatusFail:
-					fp := rampart.Fingerprint(c.id, r.id, c.id)
-					b, _ := json.Marshal([]rampart.Finding{{Item: c.id, Message: c.id + " does not hold", Fingerprint: fp}})
-					findings, reason = string(b), ""
-					tally[d].Fail++
-				case rampart.StatusError:
-					reason = "collector timed out"
-					tally[d].Errors++
-				default:
-					tally[d].Pass++
-				}
-				if _, err := ins.ExecContext(ctx, resultID, runs[d].ID, r.id, c.id, string(st), int(c.sev), reason, findings, ev, at); err != nil {
-					return err
-				}
-				key := r.id + "\x00" + c.id
-				l := latestOf[key]
-				if l == nil {
-					l = &latest{firstF: -1}
-					latestOf[key] = l
-				}
-				if st == rampart.StatusFail && l.status != rampart.StatusFail {
-					l.firstF = d
-				}
-				l.id, l.at, l.status, l.sev = resultID, at, st, c.sev
-			}
 		}
 		tally[d].Resources = len(resources)
-		if err := ins.Close(); err != nil {
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
 		if d%30 == 0 {
 			fmt.Fprintf(os.Stderr, "gen: day %d of %d, %d results\n", d+1, o.days, resultID)
 		}
