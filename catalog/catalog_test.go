@@ -211,7 +211,7 @@ func TestEmbeddedControlsAreExactlyTheAgreedIDs(t *testing.T) {
 func TestEmbeddedControlsAreComplete(t *testing.T) {
 	t.Parallel()
 	c := embedded(t)
-	known := map[rampart.Kind]bool{"git-repo": true, "server": true, "tls-endpoint": true}
+	known := map[rampart.Kind]bool{"git-repo": true, "server": true, "tls-endpoint": true, "github-org": true, "kubernetes-cluster": true, "argocd": true}
 	for _, k := range rampart.InventoryKinds {
 		known[k] = true
 	}

@@ -79,3 +79,31 @@ func TestIntegrationsDescribeThemselves(t *testing.T) {
 		}
 	}
 }
+
+// TestControlKindsExist checks that every resource kind the catalog's
+// manual reviews name is a kind the register accepts: an integration's or
+// an inventory kind.
+func TestControlKindsExist(t *testing.T) {
+	t.Parallel()
+	known := map[rampart.Kind]bool{}
+	for _, in := range integrations.All() {
+		known[in.Kind] = true
+	}
+	for _, k := range rampart.InventoryKinds {
+		if known[k] {
+			t.Errorf("kind %s is both an integration's and an inventory kind", k)
+		}
+		known[k] = true
+	}
+	cat, err := catalog.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cat.Controls {
+		for _, k := range c.Kinds {
+			if !known[k] {
+				t.Errorf("control %s names kind %q, which the register does not accept", c.ID, k)
+			}
+		}
+	}
+}
