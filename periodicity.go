@@ -227,6 +227,11 @@ func cronValue(s string, lo, hi int, names []string) (int, error) {
 // years ahead (an expression such as "0 0 30 2 *" never matches).
 func (c *cronSpec) next(t time.Time) time.Time {
 	loc := t.Location()
+	// Cron reads the wall clock: in the hour a clock change repeats, a
+	// minute that matched before the change must not match again after
+	// it, so a candidate must be later on the wall clock, not only in
+	// absolute time.
+	from := wallMinute(t)
 	t = t.Truncate(time.Minute).Add(time.Minute)
 	limit := t.AddDate(5, 0, 0)
 	for t.Before(limit) {
@@ -242,13 +247,20 @@ func (c *cronSpec) next(t time.Time) time.Time {
 			t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour()+1, 0, 0, 0, loc)
 			continue
 		}
-		if c.minute&(1<<uint(t.Minute())) == 0 {
+		if c.minute&(1<<uint(t.Minute())) == 0 || wallMinute(t) <= from {
 			t = t.Add(time.Minute)
 			continue
 		}
 		return t
 	}
 	return time.Time{}
+}
+
+// wallMinute numbers a time's wall-clock minute in its own location, so
+// that wall-clock times compare whatever their offset.
+func wallMinute(t time.Time) int64 {
+	y, m, d := t.Date()
+	return ((int64(y)*13+int64(m))*32+int64(d))*1440 + int64(t.Hour()*60+t.Minute())
 }
 
 // dayMatches follows cron's rule: when both day fields are restricted, a day
