@@ -45,8 +45,9 @@ size=$(du -m "$data/rampart.db" | cut -f1)
 
 ## What the figures rest on
 
-A first run of the same benchmark, before the server cached anything,
-served the overview at about 500 requests a second with a p99 of 0.6 s at
+A first run, before the server cached anything and on a smaller store (the
+same estate with 20 days of scans), served the overview at about 500
+requests a second with a p99 of 0.6 s at
 50 clients, the task list at 200/s (p99 1.2 s) and the results API at
 18/s (p99 4.4 s, every request scanning `latest_results`), with a peak
 RSS of 1.5 GiB (one SQLite connection, each with its own page cache, per
