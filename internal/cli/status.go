@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,12 +53,16 @@ evidenced only by a person's review count as not evaluated here.`,
 			if err != nil {
 				return err
 			}
-			rep := buildStatus(a.cat, latest, framework)
+			reviews, err := db.LatestReviews(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rep := buildStatus(a.cat, latest, reviews, e.now(), framework)
 			switch output {
 			case "json":
 				return writeJSON(e.stdout, rep)
 			case "table", "":
-				return printStatus(e.stdout, a.cat, rep, showControls, len(latest))
+				return printStatus(e.stdout, a.cat, rep, showControls, len(latest)+len(reviews))
 			}
 			return usageErrorf("unknown --output %q (want table or json)", output)
 		},
@@ -68,8 +73,11 @@ evidenced only by a person's review count as not evaluated here.`,
 	return cmd
 }
 
-func buildStatus(cat *catalog.Catalog, latest []rampart.Result, framework string) statusReport {
-	statuses := rampart.ControlStatuses(cat.Controls, latest)
+// buildStatus rolls results and reviews up: a control fails when a check
+// fails on any resource or its review is overdue, and passes on its checks'
+// passes and its current reviews.
+func buildStatus(cat *catalog.Catalog, latest []rampart.Result, reviews []rampart.Review, now time.Time, framework string) statusReport {
+	statuses := rampart.ApplyReviews(rampart.ControlStatuses(cat.Controls, latest), reviews, now)
 	inFramework := func(id string) bool {
 		cr, ok := cat.Criterion(id)
 		return ok && cr.Framework == framework
@@ -115,7 +123,7 @@ func buildStatus(cat *catalog.Catalog, latest []rampart.Result, framework string
 
 func printStatus(w io.Writer, cat *catalog.Catalog, rep statusReport, showControls bool, results int) error {
 	if results == 0 {
-		fmt.Fprintln(w, "no results yet: run `rampart scan` first")
+		fmt.Fprintln(w, "no results or reviews yet: run `rampart scan` first")
 		return nil
 	}
 	section := func(title string, rows []rampart.Readiness, withTitle bool) error {
