@@ -207,7 +207,6 @@ func TestDefaults(t *testing.T) {
 	if _, ok := s.StoreRef(); ok {
 		t.Errorf("a file store is reported as a reference")
 	}
-
 }
 
 func TestStore(t *testing.T) {
@@ -299,9 +298,11 @@ func TestSecretsInGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"S3cretPassw0rd", "AKIAIOSFODNN7EXAMPLE", "hunter2", "12345678", "XXXXXXXX",
+	for _, s := range []string{
+		"S3cretPassw0rd", "AKIAIOSFODNN7EXAMPLE", "hunter2", "12345678", "XXXXXXXX",
 		"abc@def", "abcdef123456", "literal-token-value", "xoxb-", "MIIBOgIBAAJBAKj34", "s3cr3t-l1teral",
-		"sk_live_", "abcdefgh", "glpat-"} {
+		"sk_live_", "abcdefgh", "glpat-",
+	} {
 		if strings.Contains(string(golden), s) {
 			t.Errorf("testdata/secrets.errors contains %q", s)
 		}

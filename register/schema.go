@@ -126,8 +126,10 @@ func Schema(kinds Kinds) ([]byte, error) {
 				"description": "Overrides of controls' periodicities for this resource, by control id.",
 				"additionalProperties": obj{"anyOf": []any{
 					obj{"$ref": "#/$defs/periodicity"},
-					obj{"type": "object", "required": []string{"cron"}, "additionalProperties": false,
-						"properties": obj{"cron": obj{"type": "string", "minLength": 1}}},
+					obj{
+						"type": "object", "required": []string{"cron"}, "additionalProperties": false,
+						"properties": obj{"cron": obj{"type": "string", "minLength": 1}},
+					},
 				}},
 			},
 			"spec": obj{"description": "Kind-specific configuration."},
@@ -142,14 +144,22 @@ func Schema(kinds Kinds) ([]byte, error) {
 		"additionalProperties": false,
 		"description":          "How scans run.",
 		"properties": obj{
-			"store": obj{"type": "string", "minLength": 1, "default": DefaultStore,
-				"description": "Where results are kept: a SQLite file (relative to this file), a postgres:// DSN without a password, or env:NAME naming a variable that holds the DSN."},
-			"concurrency": obj{"type": "integer", "minimum": 1, "maximum": 1024, "default": DefaultConcurrency,
-				"description": "Resources collected at once."},
-			"timeout": obj{"$ref": "#/$defs/duration", "default": DefaultTimeout.String(),
-				"description": "Time allowed to collect one resource."},
-			"timezone": obj{"type": "string", "minLength": 1, "default": DefaultTimeZone,
-				"description": "IANA time zone in which periodicities start (midnight, Monday, the first of the month)."},
+			"store": obj{
+				"type": "string", "minLength": 1, "default": DefaultStore,
+				"description": "Where results are kept: a SQLite file (relative to this file), a postgres:// DSN without a password, or env:NAME naming a variable that holds the DSN.",
+			},
+			"concurrency": obj{
+				"type": "integer", "minimum": 1, "maximum": 1024, "default": DefaultConcurrency,
+				"description": "Resources collected at once.",
+			},
+			"timeout": obj{
+				"$ref": "#/$defs/duration", "default": DefaultTimeout.String(),
+				"description": "Time allowed to collect one resource.",
+			},
+			"timezone": obj{
+				"type": "string", "minLength": 1, "default": DefaultTimeZone,
+				"description": "IANA time zone in which periodicities start (midnight, Monday, the first of the month).",
+			},
 		},
 	}
 	g.defs["schedule"] = obj{
@@ -157,12 +167,18 @@ func Schema(kinds Kinds) ([]byte, error) {
 		"additionalProperties": false,
 		"description":          "How `rampart serve` schedules due work: scans of automated controls and reviews of manual ones.",
 		"properties": obj{
-			"timezone": obj{"type": "string", "minLength": 1,
-				"description": "IANA time zone in which periods start; settings.timezone by default."},
-			"jitter": obj{"$ref": "#/$defs/duration", "default": DefaultJitter.String(),
-				"description": "Longest delay of a job past its period's start (fixed per job, at most a tenth of its period), to spread due work."},
-			"reviewGrace": obj{"type": "string", "pattern": `^([0-9]+d|(0|-?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+))$`, "default": "14d",
-				"description": "How long a review may stay open before it is overdue (never past the next period's start): 14d, 72h."},
+			"timezone": obj{
+				"type": "string", "minLength": 1,
+				"description": "IANA time zone in which periods start; settings.timezone by default.",
+			},
+			"jitter": obj{
+				"$ref": "#/$defs/duration", "default": DefaultJitter.String(),
+				"description": "Longest delay of a job past its period's start (fixed per job, at most a tenth of its period), to spread due work.",
+			},
+			"reviewGrace": obj{
+				"type": "string", "pattern": `^([0-9]+d|(0|-?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+))$`, "default": "14d",
+				"description": "How long a review may stay open before it is overdue (never past the next period's start): 14d, 72h.",
+			},
 		},
 	}
 	receiverTypes := receiverTypeNames()
@@ -177,8 +193,10 @@ func Schema(kinds Kinds) ([]byte, error) {
 		"properties": obj{
 			"name": obj{"type": "string", "pattern": idPattern.String(), "description": "The receiver's name, for routes and `rampart notify test`."},
 			"type": obj{"enum": receiverTypes, "description": "alertmanager (API v2), pagerduty (Events API v2), slack (incoming webhook), teams (workflow webhook, Adaptive Card) or webhook (generic, HMAC-signed)."},
-			"url": obj{"type": "string", "format": "uri",
-				"description": "alertmanager: its base URL; webhook: where to POST; pagerduty: the events endpoint (default " + DefaultPagerDutyURL + "). Never a URL holding a token."},
+			"url": obj{
+				"type": "string", "format": "uri",
+				"description": "alertmanager: its base URL; webhook: where to POST; pagerduty: the events endpoint (default " + DefaultPagerDutyURL + "). Never a URL holding a token.",
+			},
 			"webhookURL":  obj{"$ref": "#/$defs/secretRef", "description": "slack and teams: the webhook URL, which holds its token, as a reference."},
 			"routingKey":  obj{"$ref": "#/$defs/secretRef", "description": "pagerduty: the integration's routing key, as a reference."},
 			"secret":      obj{"$ref": "#/$defs/secretRef", "description": "webhook: the HMAC-SHA256 key of X-Rampart-Signature, as a reference."},
@@ -214,10 +232,14 @@ func Schema(kinds Kinds) ([]byte, error) {
 		"additionalProperties": false,
 		"description":          "Extra catalog files, relative to this file.",
 		"properties": obj{
-			"controls": obj{"type": []string{"array", "null"}, "items": obj{"type": "string", "minLength": 1},
-				"description": "Control files: add controls or override the embedded ones by id."},
-			"checks": obj{"type": []string{"array", "null"}, "items": obj{"type": "string", "minLength": 1},
-				"description": "Files of user-written CEL checks."},
+			"controls": obj{
+				"type": []string{"array", "null"}, "items": obj{"type": "string", "minLength": 1},
+				"description": "Control files: add controls or override the embedded ones by id.",
+			},
+			"checks": obj{
+				"type": []string{"array", "null"}, "items": obj{"type": "string", "minLength": 1},
+				"description": "Files of user-written CEL checks.",
+			},
 		},
 	}
 
