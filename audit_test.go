@@ -13,8 +13,10 @@ func chain(n int) []rampart.AuditEntry {
 	prev := ""
 	at := time.Date(2026, 11, 22, 10, 0, 0, 123456789, time.UTC)
 	for i := range n {
-		e := rampart.AuditEntry{Seq: int64(i) + 1, At: at.Add(time.Duration(i) * time.Second), Actor: "user:alice",
-			Action: "task.update", Object: "task:1", Before: json.RawMessage(`{"status":"open"}`), After: json.RawMessage(`{"status":"resolved"}`), Prev: prev}
+		e := rampart.AuditEntry{
+			Seq: int64(i) + 1, At: at.Add(time.Duration(i) * time.Second), Actor: "user:alice",
+			Action: "task.update", Object: "task:1", Before: json.RawMessage(`{"status":"open"}`), After: json.RawMessage(`{"status":"resolved"}`), Prev: prev,
+		}
 		e.Hash = e.ChainHash()
 		prev = e.Hash
 		out = append(out, e)

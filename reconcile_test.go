@@ -36,27 +36,74 @@ func TestReconcile(t *testing.T) {
 		want     map[string]rampart.TaskChange // by item
 		regress  bool
 	}{
-		{"a new failure opens a task", []rampart.Result{result("A", rampart.StatusFail, finding("A", "x"))}, nil,
-			map[string]rampart.TaskChange{"x": rampart.TaskOpened}, false},
-		{"a pass resolves the open task", []rampart.Result{result("A", rampart.StatusPass)}, existing(task("A", "x", rampart.TaskOpen)),
-			map[string]rampart.TaskChange{"x": rampart.TaskClosed}, false},
-		{"a failure of a resolved item reopens it as a regression", []rampart.Result{result("A", rampart.StatusFail, finding("A", "x"))},
-			existing(task("A", "x", rampart.TaskResolved)), map[string]rampart.TaskChange{"x": rampart.TaskReopened}, true},
-		{"still failing updates", []rampart.Result{result("A", rampart.StatusFail, finding("A", "x"))}, existing(task("A", "x", rampart.TaskInProgress)),
-			map[string]rampart.TaskChange{"x": rampart.TaskUpdated}, false},
-		{"an item no longer reported resolves", []rampart.Result{result("A", rampart.StatusFail, finding("A", "y"))}, existing(task("A", "x", rampart.TaskOpen)),
-			map[string]rampart.TaskChange{"x": rampart.TaskClosed, "y": rampart.TaskOpened}, false},
-		{"an error leaves tasks alone", []rampart.Result{result("A", rampart.StatusError)}, existing(task("A", "x", rampart.TaskOpen)),
-			map[string]rampart.TaskChange{}, false},
-		{"not applicable leaves tasks alone", []rampart.Result{result("A", rampart.StatusNotApplicable)}, existing(task("A", "x", rampart.TaskOpen)),
-			map[string]rampart.TaskChange{}, false},
-		{"another check's result leaves the task alone", []rampart.Result{result("B", rampart.StatusPass)}, existing(task("A", "x", rampart.TaskOpen)),
-			map[string]rampart.TaskChange{}, false},
-		{"a suppressed finding opens nothing and resolves its task", []rampart.Result{result("A", rampart.StatusFail, suppressed)},
-			existing(task("A", "x", rampart.TaskOpen)), map[string]rampart.TaskChange{"x": rampart.TaskClosed}, false},
+		{
+			"a new failure opens a task",
+			[]rampart.Result{result("A", rampart.StatusFail, finding("A", "x"))},
+			nil,
+			map[string]rampart.TaskChange{"x": rampart.TaskOpened},
+			false,
+		},
+		{
+			"a pass resolves the open task",
+			[]rampart.Result{result("A", rampart.StatusPass)},
+			existing(task("A", "x", rampart.TaskOpen)),
+			map[string]rampart.TaskChange{"x": rampart.TaskClosed},
+			false,
+		},
+		{
+			"a failure of a resolved item reopens it as a regression",
+			[]rampart.Result{result("A", rampart.StatusFail, finding("A", "x"))},
+			existing(task("A", "x", rampart.TaskResolved)),
+			map[string]rampart.TaskChange{"x": rampart.TaskReopened},
+			true,
+		},
+		{
+			"still failing updates",
+			[]rampart.Result{result("A", rampart.StatusFail, finding("A", "x"))},
+			existing(task("A", "x", rampart.TaskInProgress)),
+			map[string]rampart.TaskChange{"x": rampart.TaskUpdated},
+			false,
+		},
+		{
+			"an item no longer reported resolves",
+			[]rampart.Result{result("A", rampart.StatusFail, finding("A", "y"))},
+			existing(task("A", "x", rampart.TaskOpen)),
+			map[string]rampart.TaskChange{"x": rampart.TaskClosed, "y": rampart.TaskOpened},
+			false,
+		},
+		{
+			"an error leaves tasks alone",
+			[]rampart.Result{result("A", rampart.StatusError)},
+			existing(task("A", "x", rampart.TaskOpen)),
+			map[string]rampart.TaskChange{},
+			false,
+		},
+		{
+			"not applicable leaves tasks alone",
+			[]rampart.Result{result("A", rampart.StatusNotApplicable)},
+			existing(task("A", "x", rampart.TaskOpen)),
+			map[string]rampart.TaskChange{},
+			false,
+		},
+		{
+			"another check's result leaves the task alone",
+			[]rampart.Result{result("B", rampart.StatusPass)},
+			existing(task("A", "x", rampart.TaskOpen)),
+			map[string]rampart.TaskChange{},
+			false,
+		},
+		{
+			"a suppressed finding opens nothing and resolves its task",
+			[]rampart.Result{result("A", rampart.StatusFail, suppressed)},
+			existing(task("A", "x", rampart.TaskOpen)),
+			map[string]rampart.TaskChange{"x": rampart.TaskClosed},
+			false,
+		},
 	} {
-		ups := rampart.Reconcile(rampart.ReconcileInput{Resource: res, Results: tt.results, Existing: tt.existing, Now: now,
-			Checks: map[string]*rampart.Check{"A": {ID: "A", Title: "Check A"}}, Area: map[string]string{"A": "security/pki"}})
+		ups := rampart.Reconcile(rampart.ReconcileInput{
+			Resource: res, Results: tt.results, Existing: tt.existing, Now: now,
+			Checks: map[string]*rampart.Check{"A": {ID: "A", Title: "Check A"}}, Area: map[string]string{"A": "security/pki"},
+		})
 		got := map[string]rampart.TaskChange{}
 		for _, u := range ups {
 			got[u.Task.Item] = u.Change
