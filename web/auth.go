@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -201,10 +203,76 @@ func unsafeMethod(m string) bool {
 	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
 }
 
-// guard authenticates, authorizes and checks the anti-forgery token
-// before a route's handler runs.
+// multipartMemory is how much of a multipart form is held in memory
+// while it is read; larger files wait in temporary files, removed when
+// the request ends.
+const multipartMemory = 8 << 20
+
+// formValue reads a field of a urlencoded or multipart form body. A body
+// past the route's limit is an error (413), not a missing field.
+func formValue(r *http.Request, name string) (string, error) {
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		err = r.ParseMultipartForm(multipartMemory) //nolint:gosec // G120: guard bounds the body with the route's MaxBytesReader first
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return "", err
+	}
+	// Any other unreadable form lacks the token, which says enough.
+	return r.PostForm.Get(name), nil
+}
+
+// principalKey keys the request's principal in the context of routes
+// added through Options.Routes.
+type principalKey struct{}
+
+func principalOf(r *http.Request) *principal {
+	p, _ := r.Context().Value(principalKey{}).(*principal)
+	return p
+}
+
+// ActorOf names who makes the request as the audit log does ("user:alice",
+// "token:ci"), or "" for an anonymous one. It serves routes added through
+// Options.Routes, whose requests carry the principal the guard found.
+func ActorOf(r *http.Request) string {
+	if p := principalOf(r); p != nil && !p.anonymous() {
+		return p.actor()
+	}
+	return ""
+}
+
+// CSRFToken is the anti-forgery token of the request's session, for a
+// form to post back in its csrf_token field (or htmx in X-CSRF-Token);
+// "" for a request without a session (an API token, or nobody). Like
+// ActorOf, it serves routes added through Options.Routes.
+func CSRFToken(r *http.Request) string {
+	if p := principalOf(r); p != nil && p.Via == "session" {
+		return p.CSRF
+	}
+	return ""
+}
+
+// guard bounds the body, authenticates, authorizes and checks the
+// anti-forgery token before a route's handler runs.
 func (s *Server) guard(rt Route) http.Handler {
+	limit := rt.MaxBody
+	if limit <= 0 {
+		limit = maxBody
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		// The server removes a parsed form's temporary files only for
+		// the request it made, not for the copies handlers get.
+		defer func() {
+			if r.MultipartForm != nil {
+				_ = r.MultipartForm.RemoveAll()
+			}
+		}()
 		p, err := s.authenticate(r)
 		if err != nil {
 			if !rt.Public {
@@ -232,7 +300,11 @@ func (s *Server) guard(rt Route) http.Handler {
 		if p.Via == "session" && unsafeMethod(r.Method) {
 			got := r.Header.Get(csrfHeader)
 			if got == "" {
-				got = r.PostFormValue(csrfField)
+				var err error
+				if got, err = formValue(r, csrfField); err != nil {
+					s.fail(w, r, rt.Page, err)
+					return
+				}
 			}
 			if subtle.ConstantTimeCompare([]byte(got), []byte(p.CSRF)) != 1 {
 				s.fail(w, r, rt.Page, errorf(rampart.KindForbidden, "the form's anti-forgery token is missing or stale: reload the page and try again"))
@@ -240,6 +312,9 @@ func (s *Server) guard(rt Route) http.Handler {
 			}
 		}
 		if rt.Handler != nil {
+			// Routes added through Options.Routes learn who calls from
+			// the context: ActorOf and CSRFToken.
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 			rt.Handler.ServeHTTP(w, r)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,16 @@ func freshToken(f *fixture) string {
 		f.t.Fatal(err)
 	}
 	return itoa64(tok.ID)
+}
+
+// reviewDays makes each fresh review's due date its own: the store keeps
+// one review per control, resource and due date.
+var reviewDays atomic.Int64
+
+// freshReview opens a review for a route that completes one.
+func freshReview(f *fixture) string {
+	due := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(reviewDays.Add(1)))
+	return itoa64(f.openReview("SRV-12", due, due.AddDate(0, 0, 14), due.AddDate(1, 0, 0)).ID)
 }
 
 func waitScan(t *testing.T, f *fixture) {
@@ -152,6 +163,20 @@ var routeCases = map[string]routeCase{
 	"POST /api/v1/tokens":                 {ok: 201, body: jsonBody(map[string]string{"name": "made", "role": "viewer"})},
 	"POST /api/v1/tokens/{id}/revoke":     {ok: 200, path: func(f *fixture) string { return "/api/v1/tokens/" + freshToken(f) + "/revoke" }},
 	"GET /metrics":                        {ok: 200},
+
+	// The reviews' routes, which reviewweb adds through Options.Routes.
+	"GET /reviews":      {ok: 200},
+	"GET /reviews/{id}": {ok: 200, path: func(f *fixture) string { return "/reviews/" + itoa64(f.due.ID) }},
+	"POST /reviews/{id}/complete": {
+		ok: 303, path: func(f *fixture) string { return "/reviews/" + freshReview(f) + "/complete" },
+		body: form("statement", "Checked the register.", "links", "https://wiki.example.com/reviews/1"),
+	},
+	"GET /api/v1/reviews":      {ok: 200},
+	"GET /api/v1/reviews/{id}": {ok: 200, path: func(f *fixture) string { return "/api/v1/reviews/" + itoa64(f.overdue.ID) }},
+	"POST /api/v1/reviews/{id}/complete": {
+		ok: 200, path: func(f *fixture) string { return "/api/v1/reviews/" + freshReview(f) + "/complete" },
+		body: form("statement", "Checked the register.", "links", "https://wiki.example.com/reviews/2"),
+	},
 }
 
 // wantPerm pins the permission each route needs, independently of the
@@ -220,6 +245,12 @@ var (
 		"POST /api/v1/tokens":                   admin,
 		"POST /api/v1/tokens/{id}/revoke":       admin,
 		"GET /metrics":                          read,
+		"GET /reviews":                          read,
+		"GET /reviews/{id}":                     read,
+		"POST /reviews/{id}/complete":           write,
+		"GET /api/v1/reviews":                   read,
+		"GET /api/v1/reviews/{id}":              read,
+		"POST /api/v1/reviews/{id}/complete":    write,
 	}
 )
 
@@ -354,6 +385,7 @@ func TestRouteWithoutPermissionRefused(t *testing.T) {
 		{Method: "GET", Path: "/both", Handler: h, Public: true, Perm: rampart.PermRead},
 		{Method: "GET", Path: "/odd", Handler: h, Perm: "superuser"},
 		{Method: "GET", Path: "/nothing", Perm: rampart.PermRead},
+		{Method: "POST", Path: "/negative", Handler: h, Perm: rampart.PermWrite, MaxBody: -1},
 	} {
 		_, err := web.New(web.Options{Store: f.db, Catalog: f.cat, Routes: []web.Route{rt}})
 		if err == nil {

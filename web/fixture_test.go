@@ -22,6 +22,7 @@ import (
 	"github.com/rampart-dev/rampart/catalog"
 	"github.com/rampart-dev/rampart/engine"
 	"github.com/rampart-dev/rampart/integrations"
+	"github.com/rampart-dev/rampart/schedule/reviewweb"
 	"github.com/rampart-dev/rampart/store"
 	"github.com/rampart-dev/rampart/web"
 )
@@ -59,6 +60,9 @@ type fixture struct {
 	tokens   map[string]string // role, or "expired", to secret
 	evidence string            // facts of legacy-tls
 	logs     *syncBuffer
+	// overdue and due are open reviews: one past its due-by date, one
+	// within it.
+	overdue, due rampart.Review
 }
 
 var fixtureResources = []*rampart.Resource{
@@ -112,6 +116,8 @@ func newFixture(t *testing.T, edit ...func(*web.Options)) *fixture {
 		Store: db, Catalog: f.cat, Resources: fixtureResources, Version: "test",
 		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Engine: &engine.Engine{Store: db, Integrations: failingIntegrations(), Checks: f.cat.Checks, AreaOfCheck: f.cat.AreaOfCheck, Timeout: 5 * time.Second},
+		// The reviews' pages and API, as `rampart serve` adds them.
+		Routes: reviewweb.Routes(reviewweb.Options{Store: db, Actor: web.ActorOf, CSRF: web.CSRFToken}),
 	}
 	for _, e := range edit {
 		e(&opts)
@@ -229,12 +235,33 @@ func (f *fixture) seed() {
 		}
 		f.tokens[string(role)] = secret
 	}
+	day := 24 * time.Hour
+	f.overdue = f.openReview("PROC-03", f.now.Add(-40*day), f.now.Add(-26*day), f.now.AddDate(0, 3, 0).Add(-40*day))
+	f.due = f.openReview("PPL-05", f.now.Add(-2*day), f.now.Add(12*day), f.now.AddDate(1, 0, 0).Add(-2*day))
 	secret, tok := web.NewToken("tok-expired", rampart.RoleAdmin, f.now.Add(-24*time.Hour))
 	tok.CreatedAt = f.now.Add(-48 * time.Hour)
 	if _, err := f.db.CreateToken(ctx, tok, by); err != nil {
 		t.Fatal(err)
 	}
 	f.tokens["expired"] = secret
+}
+
+// openReview opens a review of a manual control on the access-review
+// process, as the scheduler does.
+func (f *fixture) openReview(control string, due, dueBy, next time.Time) rampart.Review {
+	f.t.Helper()
+	c := f.cat.Control(control)
+	if c == nil || !c.Manual() {
+		f.t.Fatalf("%s is not a manual control", control)
+	}
+	r, _, err := f.db.OpenReview(f.t.Context(), rampart.Review{
+		ControlID: c.ID, ResourceID: "access-review", Title: c.Title, Procedure: c.Procedure, Owner: c.Owner, Area: c.Area,
+		Periodicity: c.Periodicity.String(), DueAt: due, DueBy: dueBy, NextDueAt: next, CreatedAt: due,
+	}, "rampart:schedule")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return r
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// maxBody bounds every request body: forms and JSON are small; evidence
-// is downloaded, never uploaded here.
+// maxBody bounds a request body unless its route says otherwise
+// (Route.MaxBody): forms and JSON are small; the routes that take
+// uploads raise it.
 const maxBody = 1 << 20
 
 // contentSecurityPolicy allows the page's own scripts, styles and images
@@ -62,7 +63,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // middleware wraps the mux: request id, access log, security headers,
-// body limit, cross-origin protection and JSON or HTML 404s.
+// cross-origin protection and JSON or HTML 404s. Each route's guard bounds
+// the body.
 func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,9 +93,6 @@ func (s *Server) middleware(mux *http.ServeMux) http.Handler {
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 		if s.opts.Secure {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
 		}
 		inner.ServeHTTP(sw, r)
 		if sw.status == 0 {

@@ -23,6 +23,9 @@ type Route struct {
 	// Page routes answer errors with an HTML page and send an anonymous
 	// visitor to /login; the others answer JSON.
 	Page bool
+	// MaxBody bounds the request body in bytes (1 MiB when 0); a larger
+	// body is refused with 413. Routes that take uploads raise it.
+	MaxBody int64
 
 	// Summary, Query, Body, Response and Status document an API route in
 	// the OpenAPI document. Body and Response are example values whose Go
@@ -265,6 +268,8 @@ func (s *Server) register(routes []Route) (*http.ServeMux, error) {
 			return nil, fmt.Errorf("web: route %s is public and names a permission", rt.Pattern())
 		case rt.h == nil && rt.Handler == nil:
 			return nil, fmt.Errorf("web: route %s has no handler", rt.Pattern())
+		case rt.MaxBody < 0:
+			return nil, fmt.Errorf("web: route %s has a negative body limit", rt.Pattern())
 		case rt.Method == "" || !strings.HasPrefix(rt.Path, "/"):
 			return nil, fmt.Errorf("web: route %q needs a method and a path", rt.Pattern())
 		case seen[rt.Pattern()]:

@@ -25,10 +25,13 @@ import (
 	"github.com/rampart-dev/rampart/web"
 )
 
-// MaxUpload bounds one completion's files. Web's server caps every
-// request body at 1 MiB unless told otherwise for these routes: the
-// smaller of the two applies.
+// MaxUpload bounds one completion's files, as the domain bounds one
+// piece of evidence.
 const MaxUpload = 32 << 20
+
+// maxBody is a completion's whole body: the files and the form's fields.
+// The complete routes raise web's 1 MiB limit to it (Route.MaxBody).
+const maxBody = MaxUpload + 1<<20
 
 // Options is what the routes need.
 type Options struct {
@@ -75,7 +78,7 @@ func Routes(o Options) []web.Route {
 	return []web.Route{
 		{Method: "GET", Path: "/reviews", Perm: rampart.PermRead, Page: true, Handler: http.HandlerFunc(h.listPage)},
 		{Method: "GET", Path: "/reviews/{id}", Perm: rampart.PermRead, Page: true, Handler: http.HandlerFunc(h.reviewPage)},
-		{Method: "POST", Path: "/reviews/{id}/complete", Perm: rampart.PermWrite, Page: true, Handler: http.HandlerFunc(h.completeForm)},
+		{Method: "POST", Path: "/reviews/{id}/complete", Perm: rampart.PermWrite, Page: true, MaxBody: maxBody, Handler: http.HandlerFunc(h.completeForm)},
 		{
 			Method: "GET", Path: "/api/v1/reviews", Perm: rampart.PermRead, Handler: http.HandlerFunc(h.apiList), Tag: "reviews",
 			Summary: "Periodic reviews, the earliest due first", Query: []web.Param{
@@ -90,7 +93,7 @@ func Routes(o Options) []web.Route {
 			Summary: "One review with its procedure, attestation and evidence", Response: View{},
 		},
 		{
-			Method: "POST", Path: "/api/v1/reviews/{id}/complete", Perm: rampart.PermWrite, Handler: http.HandlerFunc(h.apiComplete), Tag: "reviews",
+			Method: "POST", Path: "/api/v1/reviews/{id}/complete", Perm: rampart.PermWrite, MaxBody: maxBody, Handler: http.HandlerFunc(h.apiComplete), Tag: "reviews",
 			Summary:  "Complete a review: multipart/form-data with statement, evidence files, links (one per line), period_start and period_end",
 			Response: View{},
 		},
@@ -188,7 +191,9 @@ func (h *handler) complete(r *http.Request) (rampart.Review, error) {
 	if err != nil || id <= 0 {
 		return rampart.Review{}, rampart.Errorf(rampart.KindNotFound, "review %q not found", r.PathValue("id"))
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, MaxUpload+1<<20)
+	// Web's guard bounds the body already (Route.MaxBody); this keeps the
+	// handlers bounded when served without it.
+	r.Body = http.MaxBytesReader(nil, r.Body, maxBody)
 	if err := parseForm(r); err != nil {
 		return rampart.Review{}, err
 	}
@@ -242,7 +247,7 @@ func parseForm(r *http.Request) error {
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return rampart.Errorf(rampart.KindInvalid, "the upload is larger than the server accepts (%d MiB at most)", MaxUpload>>20)
+		return rampart.Errorf(kindTooLarge, "the upload is larger than the server accepts (%d MiB at most)", MaxUpload>>20)
 	}
 	if err != nil {
 		return rampart.Errorf(rampart.KindInvalid, "the form could not be read: %v", err)
@@ -268,6 +273,9 @@ func remote(r *http.Request) string {
 	return r.RemoteAddr
 }
 
+// kindTooLarge is web's kind for a body past its limit (413).
+const kindTooLarge rampart.ErrorKind = "payload_too_large"
+
 // status maps an error's kind to its HTTP status, as web's own table does.
 func status(err error) (int, string) {
 	var de *rampart.Error
@@ -286,6 +294,8 @@ func status(err error) (int, string) {
 		return http.StatusUnauthorized, msg
 	case rampart.KindForbidden:
 		return http.StatusForbidden, msg
+	case kindTooLarge:
+		return http.StatusRequestEntityTooLarge, msg
 	}
 	return http.StatusInternalServerError, msg
 }
