@@ -105,6 +105,21 @@ func hasScheme(s string) bool {
 	return false
 }
 
+// openApp loads the register named on the command line and opens its
+// store: what every command that reads or changes the store starts with.
+// The caller closes the store.
+func (e *env) openApp(ctx context.Context) (*app, *store.DB, error) {
+	a, err := e.loadApp(e.registerPath(""))
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, db, nil
+}
+
 func (a *app) openStore(ctx context.Context) (*store.DB, error) {
 	db, err := store.Open(ctx, a.storeDSN())
 	if err != nil {

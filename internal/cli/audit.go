@@ -28,11 +28,7 @@ hash from its content and its predecessor's hash. It exits 0 when the whole
 chain holds and 1 naming the first broken entry otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -58,11 +54,7 @@ func newAuditLogCmd(e *env) *cobra.Command {
 		Short: "Show audit entries, oldest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -99,11 +99,7 @@ func newExceptListCmd(e *env) *cobra.Command {
 		Short: "List active exceptions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -142,11 +138,7 @@ func newExceptRevokeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return usageErrorf("exception id %q is not a number", args[0])
 			}
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -107,11 +107,7 @@ func newNotifyStatusCmd(e *env) *cobra.Command {
 			if output != "table" && output != "json" {
 				return usageErrorf("unknown --output %q (want table or json)", output)
 			}
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -167,11 +163,7 @@ their receivers, and delivers what is due, each delivery once. Run it after
 retried at a later flush, after its backoff.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			a, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -59,11 +59,7 @@ func newReviewListCmd(e *env) *cobra.Command {
 			if output != "table" && output != "json" {
 				return usageErrorf("unknown --output %q (want table or json)", output)
 			}
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			a, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -147,11 +143,7 @@ func newReviewShowCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			a, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -40,11 +40,7 @@ resource; readiness is the share of evaluated controls that pass. Controls
 evidenced only by a person's review count as not evaluated here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			a, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -42,11 +42,7 @@ unless --excepted is given; when the exception expires they show again.
 					f.Status = append(f.Status, st)
 				}
 			}
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -125,11 +121,7 @@ func newTaskUpdateCmd(e *env) *cobra.Command {
 					return usageErrorf("--status: %v", err)
 				}
 			}
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -41,11 +41,7 @@ func newTokenCreateCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -75,11 +71,7 @@ func newTokenListCmd(e *env) *cobra.Command {
 		Short: "List tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -133,11 +125,7 @@ func newTokenRevokeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return usageErrorf("token id %q is not a number (see `rampart token list`)", args[0])
 			}
-			a, err := e.loadApp(e.registerPath(""))
-			if err != nil {
-				return err
-			}
-			db, err := a.openStore(cmd.Context())
+			_, db, err := e.openApp(cmd.Context())
 			if err != nil {
 				return err
 			}
