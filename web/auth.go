@@ -225,14 +225,21 @@ func formValue(r *http.Request, name string) (string, error) {
 	return r.PostForm.Get(name), nil
 }
 
-// principalKey keys the request's principal in the context of routes
-// added through Options.Routes.
-type principalKey struct{}
+// callerKey keys, in the context of routes added through Options.Routes,
+// the request's principal and the server that guarded it.
+type callerKey struct{}
 
-func principalOf(r *http.Request) *principal {
-	p, _ := r.Context().Value(principalKey{}).(*principal)
-	return p
+type caller struct {
+	s *Server
+	p *principal
 }
+
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(callerKey{}).(caller)
+	return c
+}
+
+func principalOf(r *http.Request) *principal { return callerOf(r).p }
 
 // ActorOf names who makes the request as the audit log does ("user:alice",
 // "token:ci"), or "" for an anonymous one. It serves routes added through
@@ -242,6 +249,15 @@ func ActorOf(r *http.Request) string {
 		return p.actor()
 	}
 	return ""
+}
+
+// Allows reports whether the request's principal may do what perm
+// names: false for nobody, and outside the server's guard. Routes added
+// through Options.Routes use it to offer only what the caller may do (the
+// guard still enforces each route's own permission).
+func Allows(r *http.Request, perm rampart.Permission) bool {
+	p := principalOf(r)
+	return p != nil && p.can(perm)
 }
 
 // CSRFToken is the anti-forgery token of the request's session, for a
@@ -314,8 +330,14 @@ func (s *Server) guard(rt Route) http.Handler {
 		if rt.Handler != nil {
 			// Routes added through Options.Routes learn who calls from
 			// the context: ActorOf and CSRFToken.
-			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+			r = r.WithContext(context.WithValue(r.Context(), callerKey{}, caller{s: s, p: p}))
 			rt.Handler.ServeHTTP(w, r)
+			if unsafeMethod(r.Method) {
+				// It may have changed what the dashboard shows (a review
+				// completed): look again rather than wait for the next
+				// second's check.
+				s.view.recheck()
+			}
 			return
 		}
 		if err := rt.h(w, r, p); err != nil {

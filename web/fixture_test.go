@@ -117,7 +117,10 @@ func newFixture(t *testing.T, edit ...func(*web.Options)) *fixture {
 		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Engine: &engine.Engine{Store: db, Integrations: failingIntegrations(), Checks: f.cat.Checks, AreaOfCheck: f.cat.AreaOfCheck, Timeout: 5 * time.Second},
 		// The reviews' pages and API, as `rampart serve` adds them.
-		Routes: reviewweb.Routes(reviewweb.Options{Store: db, Actor: web.ActorOf, CSRF: web.CSRFToken}),
+		Routes: reviewweb.Routes(reviewweb.Options{
+			Store: db, Actor: web.ActorOf, CSRF: web.CSRFToken,
+			MayComplete: func(r *http.Request) bool { return web.Allows(r, rampart.PermWrite) },
+		}),
 	}
 	for _, e := range edit {
 		e(&opts)

@@ -30,10 +30,17 @@ type overviewData struct {
 	Expiring    []rampart.Exception
 	Failing     []controlView
 	MoreFailing int
-	Resources   struct{ Total, Failing, Errored, Unscanned int }
-	Controls    struct{ Total, Passing, Failing, Errored, NotEvaluated int }
-	Percent     float64
-	Evaluated   bool
+	// Overdue lists open reviews past their due-by date, up to
+	// maxOverdueShown; KeepsReviews says whether the store keeps reviews
+	// at all, ReviewPages whether this server shows them.
+	Overdue      []overdueReview
+	MoreOverdue  int
+	KeepsReviews bool
+	ReviewPages  bool
+	Resources    struct{ Total, Failing, Errored, Unscanned int }
+	Controls     struct{ Total, Passing, Failing, Errored, NotEvaluated int }
+	Percent      float64
+	Evaluated    bool
 }
 
 type changeLine struct {
@@ -43,6 +50,17 @@ type changeLine struct {
 	Object string
 	Link   string
 }
+
+// overdueReview is an overdue review as the overview lists it, with the
+// day it was due by in the register's time zone.
+type overdueReview struct {
+	rampart.Review
+	DueByDay string
+}
+
+// maxOverdueShown bounds the overview's list of overdue reviews; the
+// reviews page lists them all.
+const maxOverdueShown = 15
 
 // expiringWithin is how far ahead the overview looks for exceptions that
 // will lapse.
@@ -147,6 +165,14 @@ func (snap *snapshot) overview(s *Server, f string) *overviewData {
 	}
 	if ev := d.Controls.Passing + d.Controls.Failing + d.Controls.Errored; ev > 0 {
 		d.Evaluated, d.Percent = true, 100*float64(d.Controls.Passing)/float64(ev)
+	}
+	d.KeepsReviews, d.ReviewPages = s.reviews != nil, s.reviewPages
+	for _, r := range snap.overdue {
+		if len(d.Overdue) == maxOverdueShown {
+			d.MoreOverdue = len(snap.overdue) - maxOverdueShown
+			break
+		}
+		d.Overdue = append(d.Overdue, overdueReview{Review: r, DueByDay: r.DueBy.In(s.opts.Location).Format(time.DateOnly)})
 	}
 	for _, rv := range snap.resources {
 		d.Resources.Total++

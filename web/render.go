@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -47,6 +48,8 @@ type pageData struct {
 	Assets  map[string]string
 	Now     time.Time
 	Data    any
+	// Reviews shows the reviews' pages in the menu.
+	Reviews bool
 }
 
 func loadPages() (*pages, error) {
@@ -191,7 +194,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 		return fmt.Errorf("web: no page template %s", name)
 	}
 	pd := pageData{
-		Title: title, Nav: nav, User: p, Version: s.opts.Version, Now: s.now(), Data: data,
+		Title: title, Nav: nav, User: p, Version: s.opts.Version, Now: s.now(), Data: data, Reviews: s.reviewPages,
 		Assets: map[string]string{
 			"css":  s.pages.assetURL("app.css"),
 			"js":   s.pages.assetURL("app.js"),
@@ -210,6 +213,25 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, 
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// ErrNoLayout is what Page returns for a request that did not come
+// through a Server's guard.
+var ErrNoLayout = errors.New("web: the request did not come through the server's guard: no page layout")
+
+// Page writes an HTML page in the dashboard's layout (menu, who is signed
+// in, sign-out, the session's anti-forgery header for htmx, the embedded
+// assets) for a route added through Options.Routes: content is the page's
+// body below its title, nav the menu entry it belongs to ("reviews").
+// Like the server's own pages it is never cached. It returns ErrNoLayout,
+// having written nothing, when r did not come through the server's guard
+// (a handler served on its own, as in its tests).
+func Page(w http.ResponseWriter, r *http.Request, status int, title, nav string, content template.HTML) error {
+	c := callerOf(r)
+	if c.s == nil {
+		return ErrNoLayout
+	}
+	return c.s.renderPage(w, r, status, "prerendered", nav, c.p, title, content)
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {

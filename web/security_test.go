@@ -62,7 +62,7 @@ func TestNoInlineScriptOrStyle(t *testing.T) {
 	for _, path := range []string{
 		"/", "/?framework=iso27001", "/controls", "/controls/PKI-01", "/resources", "/resources/legacy-tls",
 		"/evidence/" + f.evidence, "/tasks", "/tasks/board", "/tasks/" + itoa64(task), "/exceptions", "/scans",
-		"/scans/progress", "/audit", "/login", "/nowhere",
+		"/scans/progress", "/audit", "/login", "/nowhere", "/reviews", "/reviews/" + itoa64(f.due.ID),
 	} {
 		w := f.do("GET", path, "admin", nil)
 		if path == "/login" {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"html/template"
 	"slices"
 	"sort"
@@ -124,22 +125,39 @@ type certView struct {
 	Message    string           `json:"message"`
 }
 
-// snapshot is everything derived from the latest results, computed once
-// per scan and shared by every request until the next one.
-type snapshot struct {
+// scanView is everything derived from the latest results, computed once
+// per scan: reading every latest result is what costs.
+type scanView struct {
 	key        string
 	lastScan   *rampart.ScanRun
 	scans      []rampart.ScanRun
 	latest     []rampart.Result
 	byResource map[string][]int
 	byCheck    map[string][]int
-	statuses   map[string]rampart.ControlStatus
-	lastRun    map[string]time.Time
-	readiness  map[string]readinessResponse
-	resources  []resourceView
-	resIndex   map[string]int
-	certs      []certView
-	changes    []rampart.AuditEntry
+	// base is the controls' statuses from the results alone.
+	base      map[string]rampart.ControlStatus
+	lastRun   map[string]time.Time
+	resources []resourceView
+	resIndex  map[string]int
+	certs     []certView
+	changes   []rampart.AuditEntry
+}
+
+// snapshot is what every request shares until the next scan or the next
+// change of the periodic reviews: the scan's view, with the reviews folded
+// into the controls' statuses and readiness as `rampart status` does
+// (rampart.ApplyReviews), and the pages rendered from them.
+type snapshot struct {
+	*scanView
+	reviewKey string
+	statuses  map[string]rampart.ControlStatus
+	readiness map[string]readinessResponse
+	// overdue lists the open reviews past their due-by time, the earliest
+	// due first; reviewLast and reviewNext are, per manual control, when
+	// its latest review was completed and when one is next due.
+	overdue    []rampart.Review
+	reviewLast map[string]time.Time
+	reviewNext map[string]time.Time
 
 	mu        sync.Mutex
 	overviews map[string]*overviewData
@@ -178,6 +196,10 @@ func (c *viewCache) get(ctx context.Context) (*snapshot, error) {
 	c.checking = c.snap != nil
 	c.mu.Unlock()
 	scans, err := c.s.opts.Store.Scans(ctx, 1)
+	var rs reviewState
+	if err == nil {
+		rs, err = c.s.loadReviews(ctx, now)
+	}
 	if err != nil {
 		c.mu.Lock()
 		c.checking = false
@@ -196,14 +218,18 @@ func (c *viewCache) get(ctx context.Context) (*snapshot, error) {
 	defer c.mu.Unlock()
 	c.checked, c.checking = now, false
 	if c.snap != nil && c.snap.key == key {
+		if c.snap.reviewKey != rs.key {
+			// Only the reviews changed: fold them into the same scan's view.
+			c.snap = c.s.withReviews(c.snap.scanView, rs, now)
+		}
 		return c.snap, nil
 	}
-	snap, err := c.s.buildSnapshot(ctx, key)
+	sv, err := c.s.buildScanView(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	c.snap = snap
-	return snap, nil
+	c.snap = c.s.withReviews(sv, rs, now)
+	return c.snap, nil
 }
 
 // invalidate drops the snapshot after a change made here that it shows.
@@ -213,12 +239,88 @@ func (c *viewCache) invalidate() {
 	c.mu.Unlock()
 }
 
+// recheck makes the next request look up the newest scan and the reviews
+// again, after a change made through a route this server does not know
+// the effect of (a review completed through an added route): cheap when
+// only the reviews changed.
+func (c *viewCache) recheck() {
+	c.mu.Lock()
+	c.checked = time.Time{}
+	c.mu.Unlock()
+}
+
+// reviewState is what the snapshot shows of the periodic reviews, with a
+// key that changes when any of it does, the passing of time included (a
+// review turning overdue, a completion's evidence expiring).
+type reviewState struct {
+	latest, overdue []rampart.Review
+	key             string
+}
+
+func (s *Server) loadReviews(ctx context.Context, now time.Time) (reviewState, error) {
+	if s.reviews == nil {
+		return reviewState{key: "none"}, nil
+	}
+	latest, err := s.reviews.LatestReviews(ctx)
+	if err != nil {
+		return reviewState{}, err
+	}
+	// All the overdue ones, not only the latest of each control: a
+	// review left open stays overdue after the next period opens another.
+	overdue, err := s.reviews.Reviews(ctx, rampart.ReviewFilter{OverdueAt: now})
+	if err != nil {
+		return reviewState{}, err
+	}
+	h := fnv.New64a()
+	for _, r := range latest {
+		fmt.Fprintf(h, "%d/%s/%t/%t;", r.ID, r.Status, r.Overdue(now), r.Current(now))
+	}
+	h.Write([]byte{'|'})
+	for _, r := range overdue {
+		fmt.Fprintf(h, "%d;", r.ID)
+	}
+	return reviewState{latest: latest, overdue: overdue, key: strconv.FormatUint(h.Sum64(), 16)}, nil
+}
+
+// withReviews folds the reviews into a scan's view: the controls'
+// statuses (an overdue review fails its control, a current one passes
+// it), the readiness roll-ups, and the manual controls' last and next
+// dates.
+func (s *Server) withReviews(sv *scanView, rs reviewState, now time.Time) *snapshot {
+	cat := s.opts.Catalog
+	snap := &snapshot{
+		scanView: sv, reviewKey: rs.key, overdue: rs.overdue,
+		statuses:   rampart.ApplyReviews(sv.base, rs.latest, now),
+		readiness:  map[string]readinessResponse{},
+		reviewLast: map[string]time.Time{},
+		reviewNext: map[string]time.Time{},
+	}
+	for _, f := range cat.Frameworks {
+		rr := readinessFor(cat, snap.statuses, f.ID)
+		rr.LastScan = sv.lastScan
+		snap.readiness[f.ID] = rr
+	}
+	for _, r := range rs.latest {
+		next := r.DueBy
+		if r.Status == rampart.ReviewCompleted {
+			next = r.NextDueAt
+			if r.CompletedAt.After(snap.reviewLast[r.ControlID]) {
+				snap.reviewLast[r.ControlID] = r.CompletedAt
+			}
+		}
+		if cur, ok := snap.reviewNext[r.ControlID]; !ok || next.Before(cur) {
+			snap.reviewNext[r.ControlID] = next
+		}
+	}
+	return snap
+}
+
 // trendScans is how many scans the trend chart covers.
 const trendScans = 400
 
-func (s *Server) buildSnapshot(ctx context.Context, key string) (*snapshot, error) {
+func (s *Server) buildScanView(ctx context.Context, key string) (*scanView, error) {
 	cat := s.opts.Catalog
-	snap := &snapshot{key: key, byResource: map[string][]int{}, byCheck: map[string][]int{}, lastRun: map[string]time.Time{}}
+	snap := &scanView{key: key, byResource: map[string][]int{}, byCheck: map[string][]int{}, lastRun: map[string]time.Time{}}
 	var err error
 	if snap.scans, err = s.opts.Store.Scans(ctx, trendScans); err != nil {
 		return nil, err
@@ -234,7 +336,7 @@ func (s *Server) buildSnapshot(ctx context.Context, key string) (*snapshot, erro
 		snap.byResource[r.ResourceID] = append(snap.byResource[r.ResourceID], i)
 		snap.byCheck[r.CheckID] = append(snap.byCheck[r.CheckID], i)
 	}
-	snap.statuses = rampart.ControlStatuses(cat.Controls, snap.latest)
+	snap.base = rampart.ControlStatuses(cat.Controls, snap.latest)
 	for _, c := range cat.Controls {
 		for _, ch := range c.Checks {
 			for _, i := range snap.byCheck[ch] {
@@ -243,12 +345,6 @@ func (s *Server) buildSnapshot(ctx context.Context, key string) (*snapshot, erro
 				}
 			}
 		}
-	}
-	snap.readiness = map[string]readinessResponse{}
-	for _, f := range cat.Frameworks {
-		rr := readinessFor(cat, snap.statuses, f.ID)
-		rr.LastScan = snap.lastScan
-		snap.readiness[f.ID] = rr
 	}
 	snap.resIndex = map[string]int{}
 	for _, r := range s.opts.Resources {
@@ -403,8 +499,14 @@ func (s *Server) controlView(snap *snapshot, c *rampart.Control) controlView {
 		Periodicity: c.Periodicity.String(), Owner: c.Owner, Checks: c.Checks, Manual: c.Manual(),
 		Status: st.Status, Pass: st.Pass, Fail: st.Fail, Errors: st.Errors, LastRun: snap.lastRun[c.ID],
 	}
-	if !v.LastRun.IsZero() && !c.Periodicity.IsZero() {
+	switch {
+	case !v.LastRun.IsZero() && !c.Periodicity.IsZero():
 		v.NextDue = c.Periodicity.Next(v.LastRun)
+	case c.Manual():
+		// Evidenced by reviews alone: last completed, and the next one's
+		// due date (the open one's due-by, or when the current one's
+		// evidence expires).
+		v.LastRun, v.NextDue = snap.reviewLast[c.ID], snap.reviewNext[c.ID]
 	}
 	return v
 }

@@ -47,6 +47,9 @@ type Options struct {
 	Now func() time.Time
 	// Version is shown in the footer and in the OpenAPI document.
 	Version string
+	// Location is the register's time zone, in which the days of periodic
+	// reviews are shown (UTC when nil).
+	Location *time.Location
 
 	// Secure marks the server as reached over HTTPS (served with TLS, or
 	// behind a proxy that terminates it): cookies get Secure and
@@ -89,6 +92,12 @@ type Server struct {
 	limiter *loginLimiter
 	oidc    *oidcProvider
 	openapi []byte
+	// reviews is the store's periodic reviews when it keeps them (store.DB
+	// does): the overview lists the overdue ones and readiness counts them.
+	reviews rampart.ReviewStore
+	// reviewPages is set when an added route serves the reviews' pages,
+	// which the menu and the overview then link to.
+	reviewPages bool
 }
 
 // New builds a server from opts.
@@ -106,6 +115,10 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.opts.Location == nil {
+		s.opts.Location = time.UTC
+	}
+	s.reviews, _ = opts.Store.(rampart.ReviewStore)
 	var err error
 	if s.pages, err = loadPages(); err != nil {
 		return nil, err
@@ -119,6 +132,9 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.routes = append(s.table(), opts.Routes...)
+	for _, rt := range opts.Routes {
+		s.reviewPages = s.reviewPages || rt.Pattern() == "GET /reviews"
+	}
 	if s.mux, err = s.register(s.routes); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@
 package reviewweb
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,10 @@ type Options struct {
 	// posts back in the csrf_token field for web's check; "" for requests
 	// without a session.
 	CSRF func(r *http.Request) string
+	// MayComplete reports whether the caller may complete reviews, so
+	// that the form is shown only to them (the route's permission is
+	// still what refuses the others); nil shows it to everyone.
+	MayComplete func(r *http.Request) bool
 }
 
 //go:embed templates/*.html
@@ -72,6 +77,9 @@ func Routes(o Options) []web.Route {
 	}
 	if o.CSRF == nil {
 		o.CSRF = func(*http.Request) string { return "" }
+	}
+	if o.MayComplete == nil {
+		o.MayComplete = func(*http.Request) bool { return true }
 	}
 	h := &handler{o}
 	status := web.Param{Name: "status", Type: "string", Doc: "open (default), due, overdue, completed or all"}
@@ -317,13 +325,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // --- pages -----------------------------------------------------------------
 
 type pageData struct {
-	Title   string
-	CSRF    string
-	Status  string
-	Reviews []row
-	Review  *row
-	Error   string
-	Done    bool
+	Title       string
+	CSRF        string
+	Status      string
+	Reviews     []row
+	Review      *row
+	Error       string
+	Done        bool
+	MayComplete bool
 }
 
 type row struct {
@@ -341,36 +350,52 @@ func (h *handler) row(rv rampart.Review) row {
 	return row{Review: rv, State: rv.State(h.o.Now()), Loc: h.o.Location}
 }
 
-func (h *handler) render(w http.ResponseWriter, code int, name string, d pageData) {
+// render writes a page: its content in the dashboard's layout when web's
+// server guards the route, in this package's plain layout otherwise.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, code int, name string, d pageData) {
+	var content bytes.Buffer
+	if err := pages.ExecuteTemplate(&content, name, d); err != nil {
+		http.Error(w, "render "+name+": "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	html := template.HTML(content.String()) // #nosec G203 -- produced by html/template
+	err := web.Page(w, r, code, d.Title, "reviews", html)
+	if !errors.Is(err, web.ErrNoLayout) {
+		return // written, or the client went away: nothing to do
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_ = pages.ExecuteTemplate(w, name, d) // the client went away: nothing to do
+	_ = pages.ExecuteTemplate(w, "head", d)
+	_, _ = w.Write(content.Bytes())
+	_ = pages.ExecuteTemplate(w, "foot", d)
 }
 
 func (h *handler) listPage(w http.ResponseWriter, r *http.Request) {
 	rs, st, err := h.list(r)
 	if err != nil {
 		code, msg := status(err)
-		h.render(w, code, "list.html", pageData{Title: "Reviews", Error: msg})
+		h.render(w, r, code, "list.html", pageData{Title: "Reviews", Error: msg})
 		return
 	}
 	d := pageData{Title: "Reviews", Status: st, CSRF: h.o.CSRF(r)}
 	for _, rv := range rs {
 		d.Reviews = append(d.Reviews, h.row(rv))
 	}
-	h.render(w, http.StatusOK, "list.html", d)
+	h.render(w, r, http.StatusOK, "list.html", d)
 }
 
 func (h *handler) reviewPage(w http.ResponseWriter, r *http.Request) {
 	rv, err := h.review(r)
 	if err != nil {
 		code, msg := status(err)
-		h.render(w, code, "review.html", pageData{Title: "Review", Error: msg})
+		h.render(w, r, code, "review.html", pageData{Title: "Review", Error: msg})
 		return
 	}
 	row := h.row(rv)
-	h.render(w, http.StatusOK, "review.html", pageData{
+	h.render(w, r, http.StatusOK, "review.html", pageData{
 		Title: fmt.Sprintf("Review %d: %s", rv.ID, rv.ControlID), Review: &row, CSRF: h.o.CSRF(r), Done: r.URL.Query().Get("done") == "1",
+		MayComplete: h.o.MayComplete(r),
 	})
 }
 
@@ -378,12 +403,12 @@ func (h *handler) completeForm(w http.ResponseWriter, r *http.Request) {
 	rv, err := h.complete(r)
 	if err != nil {
 		code, msg := status(err)
-		d := pageData{Title: "Review", Error: msg, CSRF: h.o.CSRF(r)}
+		d := pageData{Title: "Review", Error: msg, CSRF: h.o.CSRF(r), MayComplete: h.o.MayComplete(r)}
 		if cur, gerr := h.review(r); gerr == nil {
 			row := h.row(cur)
 			d.Review, d.Title = &row, fmt.Sprintf("Review %d: %s", cur.ID, cur.ControlID)
 		}
-		h.render(w, code, "review.html", d)
+		h.render(w, r, code, "review.html", d)
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/reviews/%d?done=1", rv.ID), http.StatusSeeOther)
