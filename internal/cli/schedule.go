@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -228,7 +229,7 @@ func (a *app) scheduler(e *env, db *store.DB, holder string) (*schedule.Schedule
 	return schedule.New(schedule.Config{
 		Store: db, Scanner: eng,
 		Controls: a.cat.Controls, Checks: a.cat.Checks, Integrations: a.integrations, Resources: a.cfg.Resources,
-		Location: a.cfg.Schedule.TimeZone, Jitter: a.cfg.Schedule.Jitter, ReviewGrace: a.cfg.Schedule.ReviewGrace,
+		Location: a.cfg.Schedule.TimeZone, Jitter: scheduleJitter(a.cfg.Schedule.Jitter), ReviewGrace: a.cfg.Schedule.ReviewGrace,
 		Clock: clock{e.now}, Holder: holder, Logger: e.log,
 	})
 }
@@ -245,11 +246,11 @@ func (a *app) dispatcher(e *env, db *store.DB, holder string) (*notify.Dispatche
 	})
 }
 
-// serveScheduleAndNotify is `rampart serve`'s addon for this issue: the
-// scheduler and the notifier as background jobs, Prometheus metrics at
-// /metrics, and the reviews pages and API. Wire it by adding it to
-// serveAddons in serve.go.
-func serveScheduleAndNotify(e *env, a *app, db *store.DB, opts *web.Options) error { //nolint:unused // listed in serveAddons by serve.go's owner
+// serveScheduleAndNotify is `rampart serve`'s addon (see serveAddons):
+// the scheduler and the notifier as background jobs, Prometheus metrics at
+// /metrics, and the reviews' pages and API, which learn who signed in from
+// web's guard.
+func serveScheduleAndNotify(e *env, a *app, db *store.DB, opts *web.Options) error {
 	holder := schedule.DefaultHolder()
 	d, err := a.dispatcher(e, db, holder)
 	if err != nil {
@@ -258,7 +259,7 @@ func serveScheduleAndNotify(e *env, a *app, db *store.DB, opts *web.Options) err
 	s, err := schedule.New(schedule.Config{
 		Store: db, Scanner: opts.Engine,
 		Controls: a.cat.Controls, Checks: a.cat.Checks, Integrations: a.integrations, Resources: a.cfg.Resources,
-		Location: a.cfg.Schedule.TimeZone, Jitter: a.cfg.Schedule.Jitter, ReviewGrace: a.cfg.Schedule.ReviewGrace,
+		Location: a.cfg.Schedule.TimeZone, Jitter: scheduleJitter(a.cfg.Schedule.Jitter), ReviewGrace: a.cfg.Schedule.ReviewGrace,
 		Holder: holder, Logger: opts.Logger, AfterPass: d.Wake,
 	})
 	if err != nil {
@@ -268,11 +269,22 @@ func serveScheduleAndNotify(e *env, a *app, db *store.DB, opts *web.Options) err
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.Handler(db, a.cat, a.cfg)
 	}
-	// Actor and CSRF read web's principal of the request; web does not
-	// export it to added routes yet, so until it does the reviews are
-	// read-only in the UI and completions answer 401 (the CLI completes).
-	opts.Routes = append(opts.Routes, reviewweb.Routes(reviewweb.Options{Store: db, Location: a.cfg.Schedule.TimeZone, Now: e.now})...)
+	opts.Routes = append(opts.Routes, reviewweb.Routes(reviewweb.Options{
+		Store: db, Location: a.cfg.Schedule.TimeZone, Now: e.now,
+		Actor: web.ActorOf, CSRF: web.CSRFToken,
+		MayComplete: func(r *http.Request) bool { return web.Allows(r, rampart.PermWrite) },
+	})...)
 	return nil
+}
+
+// scheduleJitter is the register's jitter as the scheduler takes it: the
+// register's 0 means none, which the scheduler spells below zero (its zero
+// is "the default").
+func scheduleJitter(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // joinNonEmpty joins the non-empty strings with sep.

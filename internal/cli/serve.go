@@ -14,10 +14,11 @@ import (
 )
 
 // serveAddons wire into `rampart serve` what other packages provide (the
-// scheduler, notifications, Prometheus metrics): each may set
-// opts.Metrics and append to opts.Background and opts.Routes. Add yours
-// to this list.
-var serveAddons = []func(e *env, a *app, db *store.DB, opts *web.Options) error{}
+// scheduler, notifications, Prometheus metrics, the reviews' pages): each
+// may set opts.Metrics and append to opts.Background and opts.Routes.
+var serveAddons = []func(e *env, a *app, db *store.DB, opts *web.Options) error{
+	serveScheduleAndNotify,
+}
 
 func newServeCmd(e *env) *cobra.Command {
 	var listen, certFile, keyFile, oidcPath, logFormat, addrFile string
@@ -65,6 +66,7 @@ It listens on 127.0.0.1:8080 unless told otherwise; serve HTTPS with
 				Resources:     a.cfg.Resources,
 				Logger:        log,
 				Version:       Version(),
+				Location:      a.cfg.Schedule.TimeZone,
 				Secure:        secure || certFile != "",
 				SessionTTL:    sessionTTL,
 				MetricsPublic: metricsPublic,
