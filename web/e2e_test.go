@@ -59,7 +59,8 @@ func screenshots(t *testing.T) string {
 // TestBrowserEndToEnd walks the dashboard in a real headless Chromium as
 // a person would: sign in, see the overview, open a failing control, open
 // its evidence, accept the risk of a finding with an exception, see the
-// task leave the open column, sign out. Screenshots of each step are
+// task leave the open column, complete an overdue review with an uploaded
+// file, sign out. Screenshots of each step are
 // saved, and the page's console is watched for Content-Security-Policy
 // violations (an inline script or style would show there).
 func TestBrowserEndToEnd(t *testing.T) {
@@ -234,15 +235,57 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Errorf("exceptions after accepting the risk: %+v", exc)
 	}
 
+	// A periodic review: overdue on the overview, completed with an
+	// uploaded file through its form, gone from the overview after.
+	do("overview with an overdue review", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("overdue-reviews")))
+	if od := text("overdue reviews", "#overdue-reviews"); !strings.Contains(od, "PROC-03") {
+		t.Errorf("overdue reviews on the overview: %q, want PROC-03", od)
+	}
+	reviewsCard, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.Search(`//section[@aria-labelledby="h-reviews"]`)))
+	must("overdue reviews card", err)
+	if err := os.WriteFile(filepath.Join(dir, "08-overview-overdue-reviews.png"), reviewsCard, 0o644); err != nil {
+		t.Error(err)
+	}
+	upload := filepath.Join(t.TempDir(), "well-architected-2026.csv")
+	if err := os.WriteFile(upload, []byte("pillar,finding\nsecurity,none open\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	do("review",
+		chromedp.Click(chromedp.Search(`//ul[@id="overdue-reviews"]//a[contains(., "PROC-03")]`)),
+		chromedp.WaitVisible(chromedp.ID("complete")),
+		chromedp.SendKeys(chromedp.ID("statement"), "Reviewed the pillars with the platform team; no high-risk issue."),
+		chromedp.SetUploadFiles(chromedp.ID("evidence-files"), []string{upload}),
+	)
+	shot("09-review-form")
+	do("complete review",
+		chromedp.Click(chromedp.CSS(`#complete button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("done")),
+	)
+	if ev := text("review evidence", "#evidence"); !strings.Contains(ev, "well-architected-2026.csv") {
+		t.Errorf("the completed review's evidence: %q", ev)
+	}
+	if st := text("review state", "#review-state"); st != "completed" {
+		t.Errorf("review state %q, want completed", st)
+	}
+	shot("10-review-completed")
+	do("overview after the review", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("h-reviews")))
+	left, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.ID("overdue-reviews"), chromedp.AtLeast(0)))
+	must("overdue list", err)
+	if len(left) != 0 {
+		t.Errorf("the overview still lists overdue reviews after the completion")
+	}
+	do("reviews page", chromedp.Click(chromedp.Search(`//nav[@aria-label="Main"]//a[.="Reviews"]`)), chromedp.WaitVisible(chromedp.ID("reviews")))
+	shot("11-reviews")
+
 	// A phone-sized overview, for the record.
 	do("phone",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
 		chromedp.Navigate(ts.URL+"/"),
 		chromedp.WaitVisible(chromedp.ID("h-ready")),
 	)
-	shot("08-phone-overview")
+	shot("12-phone-overview")
 	do("phone board", chromedp.Navigate(ts.URL+"/tasks/board"), chromedp.WaitVisible(chromedp.ID("board")))
-	shot("09-phone-board")
+	shot("13-phone-board")
 	do("desktop", chromedp.EmulateViewport(1280, 900))
 
 	// Sign out: back to the sign-in page, and the dashboard is closed.
@@ -254,7 +297,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.Navigate(ts.URL+"/tasks/board"),
 		chromedp.WaitVisible(chromedp.ID("sign-in")),
 	)
-	shot("10-signed-out")
+	shot("14-signed-out")
 	if loc := location(); !strings.Contains(loc, "/login") {
 		t.Errorf("after signing out, the board is at %s, want the sign-in page", loc)
 	}
@@ -269,7 +312,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 			t.Errorf("audit entry %d (%s) has no source address", e.Seq, e.Action)
 		}
 	}
-	if got := strings.Join(actions, " "); got != "user.login exception.create user.logout" {
+	if got := strings.Join(actions, " "); got != "user.login exception.create review.complete user.logout" {
 		t.Errorf("alice's audit trail: %q", got)
 	}
 	mu.Lock()
