@@ -157,6 +157,48 @@ func insertResult(ctx context.Context, c conn, r *rampart.Result) error {
 	return nil
 }
 
+// resultsQuery is Results' query. The latest results are read through
+// latest_results, filtered and ordered by its primary key (resource, check;
+// one row each, the same as its result's): SQLite then seeks one
+// resource's rows and reads them in order, where filtering on the
+// results' columns made it scan the whole table and sort.
+func resultsQuery(f rampart.ResultFilter) (string, []any) {
+	var q strings.Builder
+	var where []string
+	var args []any
+	q.WriteString(`SELECT ` + resultCols)
+	key, order := "r", ` ORDER BY r.resource_id, r.check_id, r.id`
+	if f.ScanID == 0 {
+		q.WriteString(` FROM latest_results l JOIN results r ON r.id = l.result_id`)
+		key, order = "l", ` ORDER BY l.resource_id, l.check_id`
+	} else {
+		q.WriteString(` FROM results r`)
+		where = append(where, `r.scan_id = ?`)
+		args = append(args, f.ScanID)
+	}
+	if f.ResourceID != "" {
+		where = append(where, key+`.resource_id = ?`)
+		args = append(args, f.ResourceID)
+	}
+	if f.CheckID != "" {
+		where = append(where, key+`.check_id = ?`)
+		args = append(args, f.CheckID)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, `r.at >= ?`)
+		args = append(args, f.Since.UnixMicro())
+	}
+	if len(where) > 0 {
+		q.WriteString(` WHERE ` + strings.Join(where, ` AND `))
+	}
+	q.WriteString(order)
+	if f.Limit > 0 {
+		q.WriteString(` LIMIT ?`)
+		args = append(args, f.Limit)
+	}
+	return q.String(), args
+}
+
 const resultCols = `r.scan_id, r.resource_id, r.check_id, r.check_version, r.status, r.severity, r.reason, r.findings, r.evidence_sha256, r.at`
 
 func scanResult(s interface{ Scan(...any) error }) (rampart.Result, error) {
@@ -179,38 +221,8 @@ func scanResult(s interface{ Scan(...any) error }) (rampart.Result, error) {
 // Results lists results ordered by resource and check: those of one scan,
 // or with ScanID 0 the latest of each resource and check.
 func (db *DB) Results(ctx context.Context, f rampart.ResultFilter) ([]rampart.Result, error) {
-	var q strings.Builder
-	var where []string
-	var args []any
-	q.WriteString(`SELECT ` + resultCols)
-	if f.ScanID == 0 {
-		q.WriteString(` FROM latest_results l JOIN results r ON r.id = l.result_id`)
-	} else {
-		q.WriteString(` FROM results r`)
-		where = append(where, `r.scan_id = ?`)
-		args = append(args, f.ScanID)
-	}
-	if f.ResourceID != "" {
-		where = append(where, `r.resource_id = ?`)
-		args = append(args, f.ResourceID)
-	}
-	if f.CheckID != "" {
-		where = append(where, `r.check_id = ?`)
-		args = append(args, f.CheckID)
-	}
-	if !f.Since.IsZero() {
-		where = append(where, `r.at >= ?`)
-		args = append(args, f.Since.UnixMicro())
-	}
-	if len(where) > 0 {
-		q.WriteString(` WHERE ` + strings.Join(where, ` AND `))
-	}
-	q.WriteString(` ORDER BY r.resource_id, r.check_id, r.id`)
-	if f.Limit > 0 {
-		q.WriteString(` LIMIT ?`)
-		args = append(args, f.Limit)
-	}
-	rows, err := conn{r: db.sql, d: db.d}.query(ctx, q.String(), args...)
+	q, args := resultsQuery(f)
+	rows, err := conn{r: db.sql, d: db.d}.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list results: %w", err)
 	}

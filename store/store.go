@@ -116,6 +116,13 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
+// The SQLite pool keeps up to sqliteIdleConns idle connections, each for
+// up to sqliteIdleTime.
+const (
+	sqliteIdleConns = 32
+	sqliteIdleTime  = 5 * time.Minute
+)
+
 // busyTimeout is how long a writer waits for another process's write
 // transaction before giving up with "database is locked". Rampart's write
 // transactions are one resource's outcome: milliseconds, not seconds.
@@ -143,6 +150,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// database/sql keeps two idle connections by default: under `rampart
+	// serve`'s concurrent reads, each burst then opened new connections
+	// (a file open and a schema read each) and closed them again. Keeping
+	// more costs each one's page cache, so they are let go after a quiet
+	// while.
+	sdb.SetMaxIdleConns(sqliteIdleConns)
+	sdb.SetConnMaxIdleTime(sqliteIdleTime)
 	if err := enableWAL(ctx, sdb); err != nil {
 		return nil, errors.Join(fmt.Errorf("open store %s: %w", path, err), sdb.Close())
 	}
