@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart-dev/rampart"
 )
@@ -212,4 +213,25 @@ func csrfOf(t *testing.T, page string) string {
 		t.Fatalf("the page has no anti-forgery token:\n%s", first(page, 2000))
 	}
 	return m[1]
+}
+
+// A review left undone keeps failing its control after the next period's
+// review is completed: each period's review is evidence of its own, and
+// the metrics count it so too.
+func TestOlderOverdueReviewKeepsFailing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	now := time.Now()
+	newer := f.openReview("PROC-03", now.Add(-time.Hour), now.Add(13*24*time.Hour), now.AddDate(0, 3, 0))
+	if _, err := f.db.CompleteReview(t.Context(), newer.ID, rampart.ReviewCompletion{
+		By: "user:bob", Statement: "Reviewed this quarter.", At: now, Source: "127.0.0.1",
+		Evidence: []rampart.EvidenceInput{{Kind: rampart.EvidenceLink, URL: "https://wiki.example.com/wa"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctl := decodeJSON[map[string]any](t, f.do("GET", "/api/v1/controls/PROC-03", "viewer", nil))
+	if ctl["status"] != "fail" || ctl["last_run"] == nil {
+		t.Errorf("PROC-03 with last quarter's review overdue and this quarter's done: status %v, last run %v; want fail and a last run",
+			ctl["status"], ctl["last_run"])
+	}
 }

@@ -288,9 +288,22 @@ func (s *Server) loadReviews(ctx context.Context, now time.Time) (reviewState, e
 // dates.
 func (s *Server) withReviews(sv *scanView, rs reviewState, now time.Time) *snapshot {
 	cat := s.opts.Catalog
+	// The latest of each control and resource, and every overdue one: an
+	// older review left undone keeps failing its control even once a
+	// newer one is completed, as the metrics count it (docs/schedule.md).
+	folded := append([]rampart.Review(nil), rs.latest...)
+	seen := map[int64]bool{}
+	for _, r := range rs.latest {
+		seen[r.ID] = true
+	}
+	for _, r := range rs.overdue {
+		if !seen[r.ID] {
+			folded = append(folded, r)
+		}
+	}
 	snap := &snapshot{
 		scanView: sv, reviewKey: rs.key, overdue: rs.overdue,
-		statuses:   rampart.ApplyReviews(sv.base, rs.latest, now),
+		statuses:   rampart.ApplyReviews(sv.base, folded, now),
 		readiness:  map[string]readinessResponse{},
 		reviewLast: map[string]time.Time{},
 		reviewNext: map[string]time.Time{},
