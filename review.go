@@ -303,3 +303,21 @@ type LeaseStore interface {
 	// ScheduleRuns returns the latest run of each job.
 	ScheduleRuns(ctx context.Context) ([]ScheduleRun, error)
 }
+
+// MergeReviews joins review lists, keeping the first of each id: readiness
+// folds in the latest review of every control and resource plus every
+// overdue one, since an older review left undone keeps failing its control
+// after a newer one is completed.
+func MergeReviews(lists ...[]Review) []Review {
+	seen := map[int64]bool{}
+	var out []Review
+	for _, l := range lists {
+		for _, r := range l {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}

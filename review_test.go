@@ -217,3 +217,13 @@ func FuzzReviewCompletion(f *testing.F) {
 		}
 	})
 }
+
+func TestMergeReviews(t *testing.T) {
+	t.Parallel()
+	a := []rampart.Review{{ID: 1}, {ID: 2}}
+	b := []rampart.Review{{ID: 2}, {ID: 3}}
+	got := rampart.MergeReviews(a, b, nil)
+	if len(got) != 3 || got[0].ID != 1 || got[1].ID != 2 || got[2].ID != 3 {
+		t.Errorf("MergeReviews = %v, want ids 1, 2, 3 once each in order", got)
+	}
+}

@@ -208,9 +208,9 @@ func (c *Collector) compute(ctx context.Context, now time.Time) ([]prometheus.Me
 	if err != nil {
 		return nil, fmt.Errorf("metrics: reviews: %w", err)
 	}
-	reviews := append(append([]rampart.Review(nil), open...), last...)
+	reviews := rampart.MergeReviews(open, last)
 	controls := c.cat.Controls
-	statuses := rampart.ApplyReviews(rampart.ControlStatuses(controls, latest), dedupe(reviews), now)
+	statuses := rampart.ApplyReviews(rampart.ControlStatuses(controls, latest), reviews, now)
 
 	for _, ctl := range controls {
 		st := statuses[ctl.ID].Status
@@ -489,18 +489,6 @@ func boolf(v bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-func dedupe(rs []rampart.Review) []rampart.Review {
-	seen := map[int64]bool{}
-	out := rs[:0]
-	for _, r := range rs {
-		if !seen[r.ID] {
-			seen[r.ID] = true
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {

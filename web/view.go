@@ -291,16 +291,7 @@ func (s *Server) withReviews(sv *scanView, rs reviewState, now time.Time) *snaps
 	// The latest of each control and resource, and every overdue one: an
 	// older review left undone keeps failing its control even once a
 	// newer one is completed, as the metrics count it (docs/schedule.md).
-	folded := append([]rampart.Review(nil), rs.latest...)
-	seen := map[int64]bool{}
-	for _, r := range rs.latest {
-		seen[r.ID] = true
-	}
-	for _, r := range rs.overdue {
-		if !seen[r.ID] {
-			folded = append(folded, r)
-		}
-	}
+	folded := rampart.MergeReviews(rs.latest, rs.overdue)
 	snap := &snapshot{
 		scanView: sv, reviewKey: rs.key, overdue: rs.overdue,
 		statuses:   rampart.ApplyReviews(sv.base, folded, now),

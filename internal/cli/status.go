@@ -49,10 +49,15 @@ evidenced only by a person's review count as not evaluated here.`,
 			if err != nil {
 				return err
 			}
-			reviews, err := db.LatestReviews(cmd.Context())
+			latestReviews, err := db.LatestReviews(cmd.Context())
 			if err != nil {
 				return err
 			}
+			overdue, err := db.Reviews(cmd.Context(), rampart.ReviewFilter{OverdueAt: e.now()})
+			if err != nil {
+				return err
+			}
+			reviews := rampart.MergeReviews(latestReviews, overdue)
 			rep := buildStatus(a.cat, latest, reviews, e.now(), framework)
 			switch output {
 			case "json":
