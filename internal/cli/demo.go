@@ -149,6 +149,9 @@ func runDemo(e *env, cmd *cobra.Command, dir string) error {
     rampart -c %[1]s scan -o sarif > results.sarif
     rampart -c %[1]s controls show PKI-01
     rampart explain TLS-EXPIRED
+    echo 'choose-a-password' | rampart -c %[1]s user add --role admin --password-stdin admin
+    rampart -c %[1]s serve          # the dashboard at http://127.0.0.1:8080
+(The demo's TLS endpoints stop with it: a new scan reports them as errors.)
 `, regPath)
 	return nil
 }
