@@ -261,11 +261,7 @@ func (s *Server) apiResources(w http.ResponseWriter, r *http.Request, _ *princip
 		return err
 	}
 	out := snap.resources
-	if out == nil {
-		out = []resourceView{}
-	}
-	writeJSON(w, out)
-	return nil
+	return writeList(w, out, nil)
 }
 
 func (s *Server) apiResource(w http.ResponseWriter, r *http.Request, _ *principal) error {
@@ -340,11 +336,7 @@ func (s *Server) apiResults(w http.ResponseWriter, r *http.Request, _ *principal
 		}
 		out = filterStatus(out, st)
 	}
-	if out == nil {
-		out = []rampart.Result{}
-	}
-	writeJSON(w, out)
-	return nil
+	return writeList(w, out, nil)
 }
 
 // history reads a resource's results over time, newest first. The store
@@ -640,14 +632,7 @@ func (s *Server) apiExceptions(w http.ResponseWriter, r *http.Request, _ *princi
 		at = time.Time{}
 	}
 	out, err := s.opts.Store.Exceptions(r.Context(), at)
-	if err != nil {
-		return err
-	}
-	if out == nil {
-		out = []rampart.Exception{}
-	}
-	writeJSON(w, out)
-	return nil
+	return writeList(w, out, err)
 }
 
 func (s *Server) createException(r *http.Request, p *principal, b exceptionBody) (rampart.Exception, error) {
@@ -741,14 +726,7 @@ func (s *Server) apiScans(w http.ResponseWriter, r *http.Request, _ *principal) 
 		return err
 	}
 	out, err := s.opts.Store.Scans(r.Context(), n)
-	if err != nil {
-		return err
-	}
-	if out == nil {
-		out = []rampart.ScanRun{}
-	}
-	writeJSON(w, out)
-	return nil
+	return writeList(w, out, err)
 }
 
 func (s *Server) apiScan(w http.ResponseWriter, r *http.Request, _ *principal) error {
@@ -815,14 +793,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, _ *principal) 
 		return err
 	}
 	out, err := s.opts.Store.AuditLog(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	if out == nil {
-		out = []rampart.AuditEntry{}
-	}
-	writeJSON(w, out)
-	return nil
+	return writeList(w, out, err)
 }
 
 func (s *Server) apiAuditVerify(w http.ResponseWriter, r *http.Request, _ *principal) error {
@@ -838,14 +809,7 @@ func (s *Server) apiAuditVerify(w http.ResponseWriter, r *http.Request, _ *princ
 
 func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	out, err := s.opts.Store.Users(r.Context())
-	if err != nil {
-		return err
-	}
-	if out == nil {
-		out = []rampart.User{}
-	}
-	writeJSON(w, out)
-	return nil
+	return writeList(w, out, err)
 }
 
 func (s *Server) apiUserUpdate(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -887,14 +851,7 @@ func (s *Server) apiUserUpdate(w http.ResponseWriter, r *http.Request, p *princi
 
 func (s *Server) apiTokens(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	out, err := s.opts.Store.Tokens(r.Context())
-	if err != nil {
-		return err
-	}
-	if out == nil {
-		out = []rampart.APIToken{}
-	}
-	writeJSON(w, out)
-	return nil
+	return writeList(w, out, err)
 }
 
 // defaultTokenLife is how long a token lasts when no expiry is given.

@@ -89,6 +89,19 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 
 func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
 
+// writeList answers a list as a JSON array, [] rather than null when it is
+// empty, or returns the error that came with it for the one error mapper.
+func writeList[T any](w http.ResponseWriter, list []T, err error) error {
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []T{}
+	}
+	writeJSON(w, list)
+	return nil
+}
+
 func errorf(kind rampart.ErrorKind, format string, args ...any) error {
 	return rampart.Errorf(kind, format, args...)
 }
