@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,35 +79,24 @@ func newTokenListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch output {
-			case "json":
-				if tokens == nil {
-					tokens = []rampart.APIToken{}
-				}
-				return writeJSON(e.stdout, tokens)
-			case "table", "":
-			default:
-				return usageErrorf("unknown --output %q (want table or json)", output)
-			}
-			if len(tokens) == 0 {
-				fmt.Fprintln(e.stdout, "no tokens")
-				return nil
-			}
 			now := e.now()
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tROLE\tSTATE\tEXPIRES\tCREATED BY\tLAST USED")
-			for _, t := range tokens {
-				state := "active"
-				switch {
-				case !t.RevokedAt.IsZero():
-					state = "revoked"
-				case !t.Active(now):
-					state = "expired"
-				}
-				fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Prefix, t.Role, state,
-					dateOrDash(t.ExpiresAt), t.CreatedBy, dateOrDash(t.LastUsedAt))
-			}
-			return tw.Flush()
+			return listing[rampart.APIToken]{
+				empty:  "no tokens",
+				header: []string{"ID", "NAME", "PREFIX", "ROLE", "STATE", "EXPIRES", "CREATED BY", "LAST USED"},
+				row: func(t rampart.APIToken) []string {
+					state := "active"
+					switch {
+					case !t.RevokedAt.IsZero():
+						state = "revoked"
+					case !t.Active(now):
+						state = "expired"
+					}
+					return []string{
+						strconv.FormatInt(t.ID, 10), t.Name, t.Prefix + "…", string(t.Role), state,
+						dateOrDash(t.ExpiresAt), t.CreatedBy, dateOrDash(t.LastUsedAt),
+					}
+				},
+			}.print(e, output, tokens)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -162,34 +161,21 @@ func newUserListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch output {
-			case "json":
-				if users == nil {
-					users = []rampart.User{}
-				}
-				return writeJSON(e.stdout, users)
-			case "table", "":
-			default:
-				return usageErrorf("unknown --output %q (want table or json)", output)
-			}
-			if len(users) == 0 {
-				fmt.Fprintln(e.stdout, "no users: add the first admin with `rampart user add --role admin --password-stdin NAME`")
-				return nil
-			}
 			now := e.now()
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLE\tSOURCE\tSTATE\tEXPIRES\tLAST SIGN-IN")
-			for _, u := range users {
-				state := "active"
-				switch {
-				case u.Disabled:
-					state = "disabled"
-				case !u.Active(now):
-					state = "expired"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.Source, state, dateOrDash(u.ExpiresAt), dateOrDash(u.LastLoginAt))
-			}
-			return tw.Flush()
+			return listing[rampart.User]{
+				empty:  "no users: add the first admin with `rampart user add --role admin --password-stdin NAME`",
+				header: []string{"NAME", "ROLE", "SOURCE", "STATE", "EXPIRES", "LAST SIGN-IN"},
+				row: func(u rampart.User) []string {
+					state := "active"
+					switch {
+					case u.Disabled:
+						state = "disabled"
+					case !u.Active(now):
+						state = "expired"
+					}
+					return []string{u.Name, string(u.Role), u.Source, state, dateOrDash(u.ExpiresAt), dateOrDash(u.LastLoginAt)}
+				},
+			}.print(e, output, users)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
