@@ -2,7 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"text/tabwriter"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,15 +63,13 @@ func newAuditLogCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return writeJSON(e.stdout, list)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tAT\tACTOR\tACTION\tOBJECT")
-			for _, x := range list {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", x.Seq, x.At.Format(time.RFC3339), x.Actor, x.Action, x.Object)
-			}
-			return tw.Flush()
+			return listing[rampart.AuditEntry]{
+				empty:  "no audit entries match",
+				header: []string{"SEQ", "AT", "ACTOR", "ACTION", "OBJECT"},
+				row: func(x rampart.AuditEntry) []string {
+					return []string{strconv.FormatInt(x.Seq, 10), x.At.Format(time.RFC3339), x.Actor, x.Action, x.Object}
+				},
+			}.print(e, output, list)
 		},
 	}
 	cmd.Flags().StringVar(&f.Actor, "actor", "", "only entries by this actor")

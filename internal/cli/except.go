@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -108,20 +107,17 @@ func newExceptListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return writeJSON(e.stdout, list)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tCHECK\tRESOURCE\tFINDING\tEXPIRES\tAPPROVER\tREASON")
-			for _, x := range list {
-				fp := x.Fingerprint
-				if fp == "" {
-					fp = "(all)"
-				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.CheckID, x.ResourceID, fp,
-					x.ExpiresAt.Format(time.DateOnly), x.Approver, x.Reason)
-			}
-			return tw.Flush()
+			return listing[rampart.Exception]{
+				empty:  "no active exceptions",
+				header: []string{"ID", "CHECK", "RESOURCE", "FINDING", "EXPIRES", "APPROVER", "REASON"},
+				row: func(x rampart.Exception) []string {
+					fp := x.Fingerprint
+					if fp == "" {
+						fp = "(all)"
+					}
+					return []string{strconv.FormatInt(x.ID, 10), x.CheckID, x.ResourceID, fp, x.ExpiresAt.Format(time.DateOnly), x.Approver, x.Reason}
+				},
+			}.print(e, output, list)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
