@@ -5,6 +5,8 @@
 // (cores used) of the rampart process, cold (empty parse cache) and warm
 // (the same tree again), against a baseline measured in the same run:
 // reading every file of the tree, and `git log -p` over the same history.
+// The tree and the history come from scantest.Generate and GenerateHistory,
+// the generators the git-repo package's own Go benchmarks use.
 //
 //	go run ./bench/check -rampart bin/rampart
 package main
@@ -23,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rampart-dev/rampart/integrations/gitrepo/scantest"
 )
 
 type sizes struct{ manifests, charts, terraform, workflows, dockerfiles, commits int }
@@ -65,12 +69,15 @@ func run(bin string, s sizes, dir string) error {
 	}
 	tree := filepath.Join(dir, "tree")
 	start := time.Now()
-	files, err := generateTree(tree, s)
+	files, err := scantest.Generate(tree, scantest.Estate{
+		Manifests: s.manifests, Charts: s.charts, Terraform: s.terraform,
+		Workflows: s.workflows, Dockerfiles: s.dockerfiles,
+	})
 	if err != nil {
 		return err
 	}
 	hist := filepath.Join(dir, "history")
-	if err := generateHistory(hist, s.commits); err != nil {
+	if err := scantest.GenerateHistory(hist, s.commits); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "generated %d files and %d commits in %s\n", files, s.commits, time.Since(start).Round(time.Millisecond))
@@ -149,208 +156,4 @@ func timed(name, bin string, args ...string) (measure, error) {
 		Name: name, WallSeconds: wall.Seconds(), CPUSeconds: cpu.Seconds(), CoresUsed: cpu.Seconds() / wall.Seconds(),
 		PeakRSSMiB: float64(ru.Maxrss) / 1024,
 	}, nil
-}
-
-func write(path, body string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(body), 0o644)
-}
-
-// generateTree writes the working tree and returns how many files it holds.
-func generateTree(root string, s sizes) (int, error) {
-	n := 0
-	put := func(path, body string) error { n++; return write(filepath.Join(root, path), body) }
-	for i := range s.manifests {
-		priv := i%7 == 0
-		if err := put(fmt.Sprintf("k8s/app%03d/deploy-%05d.yaml", i%500, i), manifest(i, priv)); err != nil {
-			return n, err
-		}
-	}
-	for i := range s.charts {
-		c := fmt.Sprintf("charts/chart%03d", i)
-		if err := put(c+"/Chart.yaml", fmt.Sprintf("apiVersion: v2\nname: chart%03d\nversion: 1.%d.0\n", i, i)); err != nil {
-			return n, err
-		}
-		if err := put(c+"/values.yaml", fmt.Sprintf("replicas: 2\nimage: registry.example.com/app%03d:1.0.%d\nprivileged: %t\n", i, i, i%5 == 0)); err != nil {
-			return n, err
-		}
-		if err := put(c+"/templates/deployment.yaml", chartTemplate); err != nil {
-			return n, err
-		}
-		if err := put(c+"/templates/service.yaml", chartService); err != nil {
-			return n, err
-		}
-	}
-	for i := range s.terraform {
-		if err := put(fmt.Sprintf("terraform/mod%03d/main-%04d.tf", i%100, i), terraformFile(i)); err != nil {
-			return n, err
-		}
-	}
-	for i := range s.workflows {
-		if err := put(fmt.Sprintf(".github/workflows/wf-%03d.yml", i), workflow(i)); err != nil {
-			return n, err
-		}
-	}
-	for i := range s.dockerfiles {
-		if err := put(fmt.Sprintf("services/svc%03d/Dockerfile", i), dockerfile(i)); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-func manifest(i int, privileged bool) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: app-%05d
-  namespace: team-%02d
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: app-%05d}
-  template:
-    metadata:
-      labels: {app: app-%05d}
-    spec:
-      containers:
-        - name: app
-          image: registry.example.com/app:%d.0.0
-          securityContext:
-            privileged: %t
-            runAsNonRoot: true
-          resources:
-            requests: {cpu: 100m, memory: 128Mi}
-            limits: {cpu: 500m, memory: 256Mi}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: app-%05d
-  namespace: team-%02d
-spec:
-  type: ClusterIP
-  selector: {app: app-%05d}
-  ports: [{port: 80}]
-`, i, i%40, i, i, i%9, privileged, i, i%40, i)
-}
-
-const chartTemplate = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .Release.Name }}
-spec:
-  replicas: {{ .Values.replicas }}
-  selector:
-    matchLabels: {app: {{ .Release.Name }}}
-  template:
-    metadata:
-      labels: {app: {{ .Release.Name }}}
-    spec:
-      containers:
-        - name: app
-          image: {{ .Values.image }}
-          securityContext:
-            privileged: {{ .Values.privileged }}
-`
-
-const chartService = `apiVersion: v1
-kind: Service
-metadata:
-  name: {{ .Release.Name }}
-spec:
-  type: NodePort
-  selector: {app: {{ .Release.Name }}}
-  ports: [{port: 80}]
-`
-
-func terraformFile(i int) string {
-	return fmt.Sprintf(`terraform {
-  required_version = "1.5.7"
-  required_providers {
-    github = { source = "integrations/github", version = "~> 6.%d" }
-  }
-}
-
-resource "github_repository" "r%04d" {
-  name                 = "repo-%04d"
-  visibility           = "%s"
-  vulnerability_alerts = %t
-}
-
-module "m%04d" {
-  source = "git::https://example.com/modules/net.git?ref=v1.%d.0"
-}
-`, i%9, i, i, map[bool]string{true: "public", false: "private"}[i%11 == 0], i%3 != 0, i, i%20)
-}
-
-func workflow(i int) string {
-	return fmt.Sprintf(`name: wf-%03d
-on:
-  pull_request:
-permissions:
-  contents: read
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-        with: {persist-credentials: false}
-      - uses: someone/tool-%d@v%d
-      - run: make test TARGET=%d
-`, i, i%30, i%5+1, i)
-}
-
-func dockerfile(i int) string {
-	return fmt.Sprintf(`FROM golang:1.%d AS build
-WORKDIR /src
-COPY . .
-RUN go build -o /out/app ./cmd/app
-
-FROM alpine:3.%d
-COPY --from=build /out/app /app
-USER 10001
-ENTRYPOINT ["/app"]
-`, 20+i%6, 18+i%3)
-}
-
-// generateHistory makes a repository with the given number of commits
-// through git fast-import (one process, seconds), every 500th commit
-// adding a file that holds a fake key.
-func generateHistory(dir string, commits int) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	git := func(stdin []byte, args ...string) error {
-		cmd := exec.CommandContext(context.Background(), "git", append([]string{"-C", dir}, args...)...)
-		cmd.Stdin = bytes.NewReader(stdin)
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@example.com",
-			"GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	if err := git(nil, "init", "-q", "-b", "main"); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
-	for i := range commits {
-		body := fmt.Sprintf("package svc\n\n// Version %d of the service.\nconst Version = %d\n", i, i)
-		path := fmt.Sprintf("svc/file%03d.go", i%300)
-		if i%500 == 250 {
-			// A fake key, assembled so this source file holds none.
-			body = fmt.Sprintf("[default]\naws_access_key_id = %s%s%04d\n", "AKIA", "QXBENCHMARK", i%10000)
-			path = fmt.Sprintf("config/creds-%d.ini", i)
-		}
-		fmt.Fprintf(&b, "commit refs/heads/main\ncommitter bench <bench@example.com> %d +0000\ndata %d\n%s\n", ts+int64(i)*60, len("commit "+fmt.Sprint(i)), "commit "+fmt.Sprint(i))
-		fmt.Fprintf(&b, "M 644 inline %s\ndata %d\n%s\n", path, len(body), body)
-	}
-	if err := git(b.Bytes(), "fast-import", "--quiet"); err != nil {
-		return err
-	}
-	return git(nil, "checkout", "-q", "main")
 }
