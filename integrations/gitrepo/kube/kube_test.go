@@ -153,25 +153,7 @@ spec:
 
 func TestCacheReuse(t *testing.T) {
 	t.Parallel()
-	tr := scantest.Tree(t, filepath.Join("testdata", "privileged-chart"))
-	cache := scantest.NewCache()
-	first, ev1 := scantest.Evaluate(t, kube.New(), tr, cache)
-	misses := cache.Misses()
-	if misses == 0 || cache.Hits() != 0 {
-		t.Fatalf("first scan: %d misses, %d hits", misses, cache.Hits())
-	}
-	second, ev2 := scantest.Evaluate(t, kube.New(), tr, cache)
-	if cache.Misses() != misses || cache.Hits() != misses {
-		t.Errorf("second scan: %d new misses, %d hits; want 0 and %d", cache.Misses()-misses, cache.Hits(), misses)
-	}
-	a, _ := json.Marshal(first)
-	b, _ := json.Marshal(second)
-	if string(a) != string(b) {
-		t.Errorf("cached facts differ:\n%s\n%s", a, b)
-	}
-	if !reflect.DeepEqual(ev1, ev2) {
-		t.Error("cached evaluations differ")
-	}
+	scantest.CacheReuse(t, kube.New(), scantest.Tree(t, filepath.Join("testdata", "privileged-chart")))
 }
 
 // TestChartWithoutDisk: a tree whose files are not on disk (Root unset)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -232,4 +233,30 @@ func diff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// CacheReuse scans tr twice with one cache and fails the test unless the
+// first scan parses something, the second parses nothing (every first-run
+// parse a hit), and both yield the same facts and evaluations: a scanner
+// with a cache must not parse unchanged input again.
+func CacheReuse(t testing.TB, s scan.Scanner, tr *scan.Tree) {
+	t.Helper()
+	cache := NewCache()
+	first, ev1 := Evaluate(t, s, tr, cache)
+	misses := cache.Misses()
+	if misses == 0 || cache.Hits() != 0 {
+		t.Fatalf("first scan: %d misses, %d hits; want every input parsed", misses, cache.Hits())
+	}
+	second, ev2 := Evaluate(t, s, tr, cache)
+	if cache.Misses() != misses || cache.Hits() != misses {
+		t.Errorf("second scan: %d new misses, %d hits; want none and %d", cache.Misses()-misses, cache.Hits(), misses)
+	}
+	a, _ := json.Marshal(first)
+	b, _ := json.Marshal(second)
+	if string(a) != string(b) {
+		t.Errorf("cached facts differ:\n%s\n%s", a, b)
+	}
+	if !reflect.DeepEqual(ev1, ev2) {
+		t.Error("cached evaluations differ")
+	}
 }

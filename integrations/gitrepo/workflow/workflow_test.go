@@ -129,25 +129,7 @@ func TestUntrustedInputs(t *testing.T) {
 // nothing and yields the same facts, so the same findings.
 func TestCacheReuse(t *testing.T) {
 	t.Parallel()
-	tr := scantest.Tree(t, filepath.Join("testdata", "injection"))
-	cache := scantest.NewCache()
-	first, ev1 := scantest.Evaluate(t, workflow.New(), tr, cache)
-	misses := cache.Misses()
-	if misses == 0 || cache.Hits() != 0 {
-		t.Fatalf("first scan: %d misses, %d hits; want every file parsed", misses, cache.Hits())
-	}
-	second, ev2 := scantest.Evaluate(t, workflow.New(), tr, cache)
-	if cache.Misses() != misses || cache.Hits() != misses {
-		t.Errorf("second scan: %d new misses, %d hits; want none and %d", cache.Misses()-misses, cache.Hits(), misses)
-	}
-	a, _ := json.Marshal(first)
-	b, _ := json.Marshal(second)
-	if string(a) != string(b) {
-		t.Errorf("cached facts differ:\n%s\n%s", a, b)
-	}
-	if !reflect.DeepEqual(ev1, ev2) {
-		t.Errorf("cached evaluations differ")
-	}
+	scantest.CacheReuse(t, workflow.New(), scantest.Tree(t, filepath.Join("testdata", "injection")))
 }
 
 // TestNilCache: the scanner works without a cache.
